@@ -1,0 +1,53 @@
+"""The ASGI application: ``create_app()`` builds it from settings (uvicorn calls it as a factory)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+import amanah
+from amanah.api import errors
+from amanah.core.config import Settings, load_settings
+from amanah.core.db import create_engine
+from amanah.core.migrate import pending_revisions
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    settings.ensure_data_dir()
+    engine = create_engine(settings.resolved_database_url)
+    app = FastAPI(
+        title="Amanah",
+        version=amanah.__version__,
+        summary="A self-hostable payment system for marketplaces: wallet, escrow, 14 currencies.",
+        # The interactive reference is served from vendored files later; never from a CDN.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    errors.install(app)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict:
+        return {"status": "ok", "version": amanah.__version__}
+
+    @app.get("/readyz", tags=["operations"], summary="The database answers and its schema is current")
+    def readyz(request: Request) -> JSONResponse:
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            behind = pending_revisions(request.app.state.engine)
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        if behind:
+            return JSONResponse({"status": "unavailable", "database": "schema not migrated"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+
+    @app.get("/", include_in_schema=False)
+    def index() -> dict:
+        return {"name": "Amanah", "version": amanah.__version__, "openapi": "/openapi.json",
+                "health": "/healthz"}
+
+    return app

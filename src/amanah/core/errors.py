@@ -1,0 +1,68 @@
+"""The error tree. Domain code raises these; ``api`` maps them to the HTTP error shape once.
+
+Every expected failure is an ``AppError`` with a stable ``code`` (machine-readable), a
+``type`` from API.md's list, an HTTP status and a message a person understands.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """An expected failure, shown to the caller. Never carries a secret in its message."""
+
+    type: str = "invalid_request"
+    code: str = "invalid_request"
+    http_status: int = 400
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def as_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "code": self.code,
+            "message": self.message,
+            "param": self.param,
+        }
+
+
+class InvalidRequest(AppError):
+    type, code, http_status = "invalid_request", "invalid_request", 400
+
+
+class AuthenticationFailed(AppError):
+    type, code, http_status = "authentication", "authentication_failed", 401
+
+
+class PermissionDenied(AppError):
+    type, code, http_status = "permission", "permission_denied", 403
+
+
+class NotFound(AppError):
+    type, code, http_status = "not_found", "not_found", 404
+
+
+class Conflict(AppError):
+    type, code, http_status = "conflict", "conflict", 409
+
+
+class ServiceMode(AppError):
+    type, code, http_status = "service_mode", "service_winding_down", 403
+
+
+class PaymentDeclined(AppError):
+    type, code, http_status = "payment_declined", "payment_declined", 402
+
+
+class InsufficientFunds(AppError):
+    type, code, http_status = "payment_declined", "insufficient_funds", 402
+
+
+class ServiceUnavailable(AppError):
+    """A dependency (the database) is down or overloaded; the caller may retry."""
+
+    type, code, http_status = "internal", "service_unavailable", 503

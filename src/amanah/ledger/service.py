@@ -1,0 +1,141 @@
+"""The ledger's use cases: open accounts, create transfers (in batches), expire holds.
+
+All take the caller's connection: the edge owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from amanah.core import limits
+from amanah.core.db import RetryTransaction
+from amanah.core.errors import InvalidRequest, NotFound
+from amanah.core.ids import new_id
+from amanah.ledger import sql
+from amanah.ledger.engine import Balances, BatchState, apply_batch
+from amanah.ledger.errors import transfer_refused
+from amanah.ledger.models import accounts
+from amanah.ledger.types import (
+    CREDIT_NORMAL_KINDS,
+    RESOLVING_KINDS,
+    Account,
+    AccountKind,
+    Transfer,
+    TransferKind,
+    TransferOutcome,
+    TransferRequest,
+    TransferResult as R,
+)
+
+
+def open_account(connection: Connection, *, kind: AccountKind, owner_ref: str, currency: str,
+                 now: datetime) -> Account:
+    """The account of this kind, owner and currency, created if it does not exist yet.
+
+    Safe under concurrency: two callers opening the same account get the same one."""
+    existing = sql.find_account(connection, kind, owner_ref, currency)
+    if existing is not None:
+        return existing
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(accounts)
+    connection.execute(
+        insert.values(
+            currency=currency, kind=kind.value, owner_ref=owner_ref,
+            debits_must_not_exceed_credits=kind in CREDIT_NORMAL_KINDS,
+            credits_must_not_exceed_debits=False, created_at=now,
+        ).on_conflict_do_nothing(index_elements=["kind", "owner_ref", "currency"])
+    )
+    account = sql.find_account(connection, kind, owner_ref, currency)
+    assert account is not None
+    return account
+
+
+def get_account(connection: Connection, account_id: int) -> Account:
+    account = sql.select_account(connection, account_id)
+    if account is None:
+        raise NotFound(f"No ledger account {account_id}.")
+    return account
+
+
+def create_transfers(connection: Connection, requests: Sequence[TransferRequest], *,
+                     now: datetime) -> list[TransferOutcome]:
+    """Applies a batch of transfers in the caller's transaction, each with its own result.
+
+    Round trips: read the transfers the batch names; lock its accounts in id order; read how
+    its holds were resolved; insert the new transfers; add each account's net change once."""
+    if not 0 < len(requests) <= limits.BATCH_TRANSFERS_MAX:
+        raise InvalidRequest(f"A batch holds 1 to {limits.BATCH_TRANSFERS_MAX} transfers.")
+    pending_ids = {r.pending_id for r in requests if r.kind in RESOLVING_KINDS and r.pending_id}
+    known = sql.select_transfers(connection, {r.id for r in requests} | pending_ids)
+    pendings = {i: known[i] for i in pending_ids if i in known}
+    account_ids = {i for r in requests for i in (r.debit_account_id, r.credit_account_id) if i}
+    account_ids |= {i for p in pendings.values() for i in (p.debit_account_id, p.credit_account_id)}
+    locked = sql.lock_accounts(connection, account_ids)
+    state = BatchState(
+        now=now,
+        balances={account_id: Balances.of(account) for account_id, account in locked.items()},
+        existing={r.id: known[r.id] for r in requests if r.id in known},
+        pendings=pendings,
+        resolutions=sql.select_resolutions(connection, pendings.keys()),
+    )
+    outcomes = apply_batch(state, list(requests))
+    _write(connection, state, locked)
+    return outcomes
+
+
+def _write(connection: Connection, state: BatchState, before: dict[int, Account]) -> None:
+    try:
+        sql.insert_transfers(connection, state.created.values())
+    except IntegrityError as error:
+        # Only a concurrent batch inserting the same id (or resolving the same hold) gets
+        # here: run the whole transaction again and it will see that batch's work.
+        raise RetryTransaction("a concurrent batch wrote the same transfer id") from error
+    deltas = []
+    for account_id, balances in state.balances.items():
+        old = before[account_id]
+        delta = {
+            "account_id": account_id,
+            "d_debits_posted": balances.debits_posted - old.debits_posted,
+            "d_credits_posted": balances.credits_posted - old.credits_posted,
+            "d_debits_pending": balances.debits_pending - old.debits_pending,
+            "d_credits_pending": balances.credits_pending - old.credits_pending,
+        }
+        if any(delta[k] for k in delta if k != "account_id"):
+            deltas.append(delta)
+    sql.add_to_balances(connection, deltas)
+
+
+def create_transfer(connection: Connection, request: TransferRequest, *, now: datetime) -> Transfer:
+    """One transfer; raises the matching ``AppError`` when the ledger refuses it."""
+    return create_linked(connection, [request], now=now)[0]
+
+
+def create_linked(connection: Connection, requests: Sequence[TransferRequest], *,
+                  now: datetime) -> list[Transfer]:
+    """Transfers applied all or nothing; raises the first refusal's ``AppError``."""
+    chain = [replace(r, linked=i < len(requests) - 1) for i, r in enumerate(requests)]
+    outcomes = create_transfers(connection, chain, now=now)
+    failed = next(
+        (o for o in outcomes if o.result not in (R.OK, R.EXISTS, R.LINKED_EVENT_FAILED)), None
+    )
+    if failed is not None:
+        raise transfer_refused(failed.result)
+    assert all(o.transfer is not None for o in outcomes)
+    return [o.transfer for o in outcomes]  # type: ignore[misc]
+
+
+def expire_due(connection: Connection, *, now: datetime, limit: int = limits.EXPIRE_BATCH_MAX) -> int:
+    """Expires holds whose timeout has passed, returning their money; the number expired."""
+    due = sql.select_due_pendings(connection, now, limit)
+    if not due:
+        return 0
+    requests = [
+        TransferRequest(new_id("xfr"), TransferKind.EXPIRE_PENDING, "expire", pending_id=p.id)
+        for p in due
+    ]
+    outcomes = create_transfers(connection, requests, now=now)
+    return sum(1 for o in outcomes if o.result.succeeded)

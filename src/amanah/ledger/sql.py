@@ -1,0 +1,138 @@
+"""The ledger's explicit SQL: each function is one statement, one round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from amanah.ledger.models import accounts, transfers
+from amanah.ledger.types import Account, AccountKind, Transfer, TransferKind
+
+_ACCOUNT_COLUMNS = [
+    accounts.c.id, accounts.c.currency, accounts.c.kind, accounts.c.owner_ref,
+    accounts.c.debits_must_not_exceed_credits, accounts.c.credits_must_not_exceed_debits,
+    accounts.c.debits_posted, accounts.c.credits_posted,
+    accounts.c.debits_pending, accounts.c.credits_pending,
+]
+_TRANSFER_COLUMNS = [
+    transfers.c.id, transfers.c.kind, transfers.c.debit_account_id, transfers.c.credit_account_id,
+    transfers.c.currency, transfers.c.amount, transfers.c.pending_id, transfers.c.timeout_s,
+    transfers.c.expires_at, transfers.c.code, transfers.c.reference, transfers.c.created_at,
+    transfers.c.seq,
+]
+
+_select_accounts = sa.select(*_ACCOUNT_COLUMNS)
+_lock_accounts = (
+    sa.select(*_ACCOUNT_COLUMNS)
+    .where(accounts.c.id.in_(sa.bindparam("ids", expanding=True)))
+    # A fixed lock order: two batches touching the same accounts never deadlock.
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_select_transfers = sa.select(*_TRANSFER_COLUMNS).where(
+    transfers.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_select_resolutions = sa.select(transfers.c.pending_id, transfers.c.kind).where(
+    transfers.c.pending_id.in_(sa.bindparam("ids", expanding=True))
+)
+_add_to_balances = (
+    accounts.update()
+    .where(accounts.c.id == sa.bindparam("account_id"))
+    .values(
+        debits_posted=accounts.c.debits_posted + sa.bindparam("d_debits_posted"),
+        credits_posted=accounts.c.credits_posted + sa.bindparam("d_credits_posted"),
+        debits_pending=accounts.c.debits_pending + sa.bindparam("d_debits_pending"),
+        credits_pending=accounts.c.credits_pending + sa.bindparam("d_credits_pending"),
+    )
+)
+
+
+def account_from_row(row) -> Account:
+    return Account(
+        row.id, row.currency, AccountKind(row.kind), row.owner_ref,
+        bool(row.debits_must_not_exceed_credits), bool(row.credits_must_not_exceed_debits),
+        row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending,
+    )
+
+
+def transfer_from_row(row) -> Transfer:
+    return Transfer(
+        row.id, TransferKind(row.kind), row.debit_account_id, row.credit_account_id, row.currency,
+        row.amount, row.pending_id, row.timeout_s, row.expires_at, row.code, row.reference,
+        row.created_at, row.seq,
+    )
+
+
+def select_account(connection: Connection, account_id: int) -> Account | None:
+    row = connection.execute(_select_accounts.where(accounts.c.id == account_id)).first()
+    return account_from_row(row) if row else None
+
+
+def find_account(connection: Connection, kind: AccountKind, owner_ref: str, currency: str) -> Account | None:
+    row = connection.execute(
+        _select_accounts.where(
+            accounts.c.kind == kind.value,
+            accounts.c.owner_ref == owner_ref,
+            accounts.c.currency == currency,
+        )
+    ).first()
+    return account_from_row(row) if row else None
+
+
+def lock_accounts(connection: Connection, account_ids: Collection[int]) -> dict[int, Account]:
+    if not account_ids:
+        return {}
+    rows = connection.execute(_lock_accounts, {"ids": sorted(account_ids)})
+    return {row.id: account_from_row(row) for row in rows}
+
+
+def select_transfers(connection: Connection, transfer_ids: Collection[str]) -> dict[str, Transfer]:
+    if not transfer_ids:
+        return {}
+    rows = connection.execute(_select_transfers, {"ids": list(transfer_ids)})
+    return {row.id: transfer_from_row(row) for row in rows}
+
+
+def select_resolutions(connection: Connection, pending_ids: Collection[str]) -> dict[str, TransferKind]:
+    if not pending_ids:
+        return {}
+    rows = connection.execute(_select_resolutions, {"ids": list(pending_ids)})
+    return {row.pending_id: TransferKind(row.kind) for row in rows}
+
+
+def insert_transfers(connection: Connection, new: Iterable[Transfer]) -> None:
+    rows = [
+        {
+            "id": t.id, "kind": t.kind.value, "debit_account_id": t.debit_account_id,
+            "credit_account_id": t.credit_account_id, "currency": t.currency, "amount": t.amount,
+            "pending_id": t.pending_id, "timeout_s": t.timeout_s, "expires_at": t.expires_at,
+            "code": t.code, "reference": t.reference, "created_at": t.created_at,
+        }
+        for t in new
+    ]
+    if rows:
+        connection.execute(transfers.insert(), rows)
+
+
+def add_to_balances(connection: Connection, deltas: list[dict[str, int]]) -> None:
+    """One UPDATE per account per batch, adding (not setting) the batch's net change, so the
+    CHECK constraints judge the result even if a lock were ever missed."""
+    if deltas:
+        connection.execute(_add_to_balances, deltas)
+
+
+def select_due_pendings(connection: Connection, now, limit: int) -> list[Transfer]:
+    resolver = transfers.alias("resolver")
+    query = (
+        sa.select(*_TRANSFER_COLUMNS)
+        .where(
+            transfers.c.kind == TransferKind.PENDING.value,
+            transfers.c.expires_at <= now,
+            ~sa.exists().where(resolver.c.pending_id == transfers.c.id),
+        )
+        .order_by(transfers.c.expires_at, transfers.c.seq)
+        .limit(limit)
+    )
+    return [transfer_from_row(row) for row in connection.execute(query)]

@@ -1,0 +1,91 @@
+"""Test databases: SQLite by default, PostgreSQL when ``AMANAH_TEST_DATABASE_URL`` names one.
+
+On PostgreSQL every run (and every ``fresh_database_url``) gets a database of its own, created
+on the server the URL names and dropped afterwards, so runs never see each other's rows."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from amanah.core import migrate
+from amanah.core.db import create_engine
+
+TEST_DATABASE_URL = os.environ.get("AMANAH_TEST_DATABASE_URL", "")
+ON_POSTGRES = make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql" if TEST_DATABASE_URL else False
+
+
+def pytest_report_header(config) -> str:
+    return f"amanah test database: {'PostgreSQL' if ON_POSTGRES else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set AMANAH_TEST_DATABASE_URL); runs in the PostgreSQL pass")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def _create_postgres_database() -> str:
+    server = make_url(TEST_DATABASE_URL)
+    name = f"amanah_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres_database(url: str) -> None:
+    server = make_url(TEST_DATABASE_URL)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _new_database_url(tmp_path_factory) -> str:
+    if ON_POSTGRES:
+        return _create_postgres_database()
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'amanah.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    url = _new_database_url(tmp_path_factory)
+    yield url
+    if ON_POSTGRES:
+        _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path_factory) -> Iterator[str]:
+    """An empty, migrated database of this test's own (for tests that break the books)."""
+    url = _new_database_url(tmp_path_factory)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    if ON_POSTGRES:
+        _drop_postgres_database(url)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(timezone.utc)

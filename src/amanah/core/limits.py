@@ -7,6 +7,12 @@ AMOUNT_MAX_MINOR = 10**15
 Big enough for any real payment (10^13 IDR ≈ 600 million USD), small enough that a balance
 summing a few million of them still fits a signed 64-bit column."""
 
+AMOUNT_TEXT_LENGTH_MAX = 64
+"""Characters of a typed amount ("1 234,56 ₽") read before parsing: a number with thousands of
+exponent digits would keep Decimal busy for minutes."""
+LOCALE_PATTERNS_CACHED_MAX = 256
+"""Locales whose number patterns are kept parsed in memory."""
+
 # Ledger
 TRANSFER_ID_LENGTH_MAX = 64
 """Client-supplied transfer ids (for example ``trd_…:hold``) are at most this long."""

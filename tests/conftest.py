@@ -89,3 +89,23 @@ def fresh_database_url(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path):
+    """Test-mode settings on the session's database, with a data directory of this test's own."""
+    from amanah.core.config import Settings
+
+    return Settings(env="test", database_url=database_url, data_dir=tmp_path / "data",
+                    base_url="http://testserver", captcha="test", webhook_allow_private=True)
+
+
+@pytest.fixture
+def client(settings, engine):
+    """The whole ASGI app in-process (FastAPI's TestClient: real HTTP semantics, no socket)."""
+    from fastapi.testclient import TestClient
+
+    from amanah.api.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import amanah
-from amanah.api import errors
+from amanah.api import errors, routers
+from amanah.core import jobs
 from amanah.core.config import Settings, load_settings
 from amanah.core.db import create_engine
 from amanah.core.migrate import pending_revisions
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Runs the background jobs beside the API, except in test mode, where the test clock
+    (``POST /v1/test/clock/advance``) runs them so that tests are deterministic."""
+    runner = None
+    if not app.state.settings.is_test:
+        runner = jobs.Runner(app.state.engine, app.state.settings)
+        runner.start()
+    yield
+    if runner is not None:
+        runner.stop()
+    app.state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.ensure_data_dir()
     engine = create_engine(settings.resolved_database_url)
     app = FastAPI(
+        lifespan=_lifespan,
         title="Amanah",
         version=amanah.__version__,
         summary="A self-hostable payment system for marketplaces: wallet, escrow, 14 currencies.",
@@ -28,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
+    for router in routers.ALL:
+        app.include_router(router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict:

@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase
 
 from amanah.core import limits
 from amanah.core.clock import utc
@@ -41,6 +42,14 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+
+class Base(DeclarativeBase):
+    """ORM models (everything but the ledger's hot path) share the one metadata."""
+
+    metadata = metadata
+
 
 # An integer primary key that autoincrements on both databases (SQLite only does so for
 # INTEGER PRIMARY KEY, its rowid).

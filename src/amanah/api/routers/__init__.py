@@ -1,0 +1,5 @@
+"""Every domain's router, included by ``amanah.api.app``. One module per domain; add yours here."""
+
+from fastapi import APIRouter
+
+ALL: list[APIRouter] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -88,7 +88,10 @@ def fresh_database_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The server clock's now (test mode may have moved it forward)."""
+    from amanah.core.clock import clock
+
+    return clock.now()
 
 
 @pytest.fixture

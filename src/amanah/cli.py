@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+admin_keys_app = typer.Typer(help="Operator API keys (ak_…).", no_args_is_help=True)
+app.add_typer(admin_keys_app, name="admin-keys")
 
 
 def _engine():
@@ -94,6 +96,34 @@ def _print_report(report) -> None:
     typer.echo(f"VIOLATIONS: {report.violations_total}", err=True)
     for message in report.violations:
         typer.echo(f"  - {message}", err=True)
+
+
+@admin_keys_app.command("create")
+def admin_keys_create(label: str = typer.Option("operator", help="Who or what the key is for.")) -> None:
+    """Create an operator key and print it once (only its hash is stored)."""
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+    from amanah.operators import service as operators
+
+    _settings, engine = _engine()
+    migrations.upgrade(engine)
+    operator, secret = run_in_transaction(
+        engine, lambda connection: operators.create_key(connection, label=label, now=clock.now())
+    )
+    typer.echo(secret)
+    typer.echo(f"Operator key {operator.key_id} ({label}). Store it now: it is not shown again.", err=True)
+
+
+@admin_keys_app.command("revoke")
+def admin_keys_revoke(key_id: str = typer.Argument(..., help="The key's id (adk_…), not the secret.")) -> None:
+    """Revoke an operator key."""
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+    from amanah.operators import service as operators
+
+    _settings, engine = _engine()
+    run_in_transaction(engine, lambda connection: operators.revoke_key(connection, key_id, now=clock.now()))
+    typer.echo(f"Revoked {key_id}.")
 
 
 def main() -> None:

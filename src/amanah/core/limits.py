@@ -41,3 +41,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # API
 PAGE_LIMIT_DEFAULT = 20
 PAGE_LIMIT_MAX = 100
+
+# Test mode
+TEST_CLOCK_ADVANCE_MAX_S = 400 * 24 * 3600
+"""The test clock moves at most this far in one call."""

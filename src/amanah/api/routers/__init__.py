@@ -3,3 +3,7 @@
 from fastapi import APIRouter
 
 ALL: list[APIRouter] = []
+
+from amanah.api.routers import admin, testmode  # noqa: E402
+
+ALL += [admin.router, testmode.router]

@@ -1,0 +1,5 @@
+"""``python -m amanah`` is the ``amanah`` command."""
+
+from amanah.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""Who is calling: bearer-key dependencies. Operators use ``ak_…`` keys.
+
+Every credential arrives as ``Authorization: Bearer <secret>``; the prefix says which kind it
+is, so a platform key offered where an operator key is needed is refused, not confused."""
+
+from __future__ import annotations
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+
+from amanah.api.deps import get_engine
+from amanah.core.errors import AuthenticationFailed
+from amanah.operators import service as operators
+
+operator_bearer = HTTPBearer(
+    scheme_name="OperatorKey", description="An operator key `ak_…` from `amanah admin-keys create`.",
+    auto_error=False,
+)
+
+
+def bearer_secret(credentials: HTTPAuthorizationCredentials | None, prefix: str, what: str) -> str:
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationFailed(f"This call needs {what}: send `Authorization: Bearer {prefix}_…`.",
+                                   code="missing_credentials")
+    secret = credentials.credentials.strip()
+    if not secret.startswith(prefix + "_"):
+        raise AuthenticationFailed(f"This call needs {what} (it starts with `{prefix}_`).",
+                                   code="invalid_api_key")
+    return secret
+
+
+def require_operator(
+    credentials: HTTPAuthorizationCredentials | None = Depends(operator_bearer),
+    engine: Engine = Depends(get_engine),
+) -> operators.Operator:
+    secret = bearer_secret(credentials, operators.KEY_PREFIX, "an operator key")
+    with engine.connect() as connection:
+        return operators.authenticate(connection, secret)

@@ -1,0 +1,77 @@
+"""A real ``amanah serve`` process on a free localhost port, talked to over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+SERVER_START_TIMEOUT_S = 30
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen
+
+    def amanah(self, *args: str) -> subprocess.CompletedProcess:
+        """Runs the ``amanah`` command against the same database as the server."""
+        return subprocess.run([sys.executable, "-m", "amanah", *args], env=self.env, capture_output=True,
+                              text=True, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "AMANAH_ENV": "test",
+        "AMANAH_DATABASE_URL": database_url,
+        "AMANAH_DATA_DIR": str(tmp_path / "data"),
+        "AMANAH_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    log = open(tmp_path / "server.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amanah", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", env, process)
+    try:
+        _wait_until_healthy(server, tmp_path / "server.log")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_until_healthy(server: LiveServer, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"amanah serve exited:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"amanah serve did not become healthy:\n{log_path.read_text()}")

@@ -60,9 +60,20 @@ def demo(
 ) -> None:
     """Serve on the embedded SQLite database with demo data; prints the URLs."""
     os.environ.setdefault("AMANAH_BASE_URL", f"http://{host}:{port}")
-    typer.echo("Amanah demo")
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+    from amanah.operators import service as operators
+
+    _settings, engine = _engine()
+    migrations.upgrade(engine)
+    _operator, operator_key = run_in_transaction(
+        engine, lambda connection: operators.create_key(connection, label="demo", now=clock.now()))
+    engine.dispose()
+    typer.echo("Amanah demo (embedded SQLite database; demo data only)")
     typer.echo(f"  API reference (OpenAPI): http://{host}:{port}/openapi.json")
     typer.echo(f"  Health:                  http://{host}:{port}/healthz")
+    typer.echo(f"  Operator key:            {operator_key}")
+    typer.echo(f"  Try: curl -H 'Authorization: Bearer {operator_key}' http://{host}:{port}/v1/admin/ledger/verify")
     serve(host=host, port=port, workers=1)
 
 

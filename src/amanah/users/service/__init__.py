@@ -1,0 +1,46 @@
+"""The users' use cases. Other domains import from here (``amanah.users.service``) only."""
+
+from amanah.users.service.accounts import (
+    User,
+    confirm_email,
+    find_user_by_email,
+    get_user,
+    normalize_email,
+    register_automatically,
+    register_user,
+    send_email_verification,
+)
+from amanah.users.service.captcha import NewCaptcha, consume_captcha, create_captcha
+from amanah.users.service.login import log_in
+from amanah.users.service.outcome import Outcome
+from amanah.users.service.reset import confirm_password_reset, request_password_reset
+from amanah.users.service.sessions import (
+    AccessToken,
+    LoginLinkUse,
+    Session,
+    consume_login_link,
+    create_login_link,
+    end_session,
+    issue_access_token,
+    revoke_access_token,
+    start_session,
+    user_for_access_token,
+    user_for_session,
+    verify_csrf,
+)
+from amanah.users.service.two_factor import (
+    TwoFactorSetup,
+    begin_two_factor,
+    confirm_two_factor,
+    disable_two_factor,
+)
+
+__all__ = [
+    "AccessToken", "LoginLinkUse", "NewCaptcha", "Outcome", "Session", "TwoFactorSetup", "User",
+    "begin_two_factor", "confirm_email", "confirm_password_reset", "confirm_two_factor",
+    "consume_captcha", "consume_login_link", "create_captcha", "create_login_link",
+    "disable_two_factor", "end_session", "find_user_by_email", "get_user", "issue_access_token",
+    "log_in", "normalize_email", "register_automatically", "register_user",
+    "request_password_reset", "revoke_access_token", "send_email_verification", "start_session",
+    "user_for_access_token", "user_for_session", "verify_csrf",
+]

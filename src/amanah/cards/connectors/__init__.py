@@ -1,0 +1,73 @@
+"""Payment connectors: the small interface a real acquirer (Stripe, Adyen…) or e-wallet
+implements, and the sandbox ones that decide outcomes from the card number.
+
+Connectors are the outside world: they are called outside any of our database transactions
+(no lock is ever held across one), and they keep their own records. Amounts are ``Money``."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from amanah.cards.vault import CardNumber
+from amanah.money import Money
+
+
+class OperationStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"
+    """The payer must approve it elsewhere first (3-D Secure, an e-wallet's page)."""
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Operation:
+    status: OperationStatus
+    reference: str
+    failure_code: str | None = None
+    action_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    number: CardNumber
+    exp_month: int
+    exp_year: int
+    cvc: str | None = None
+    """Present only when the card is being bound (the CVC is never stored)."""
+
+
+class CardAcquirer(Protocol):
+    name: str
+
+    def verify(self, card: CardDetails) -> Operation:
+        """A zero-amount check that the card exists and the CVC matches (at binding)."""
+
+    def charge(self, charge_id: str, card: CardDetails, amount: Money) -> Operation:
+        """Authorises and captures ``amount``; may require 3-D Secure."""
+
+    def complete_action(self, charge_id: str, approved: bool) -> Operation:
+        """The payer approved (or failed) the challenge of a charge that required action."""
+
+    def refund(self, charge_id: str, amount: Money) -> Operation:
+        """Returns all or part of a captured charge to the card."""
+
+    def payout(self, payout_id: str, card: CardDetails, amount: Money) -> Operation:
+        """Sends money to a card (a withdrawal)."""
+
+    def status(self, charge_id: str) -> Operation | None:
+        """What the acquirer knows of a charge (None: never reached it)."""
+
+
+class EWalletProvider(Protocol):
+    name: str
+
+    def charge(self, charge_id: str, amount: Money) -> Operation:
+        """Starts a payment; the payer approves it on the provider's page (``action_url``)."""
+
+    def complete_action(self, charge_id: str, approved: bool) -> Operation: ...
+
+    def refund(self, charge_id: str, amount: Money) -> Operation: ...
+
+    def status(self, charge_id: str) -> Operation | None: ...

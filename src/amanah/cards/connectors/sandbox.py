@@ -1,0 +1,143 @@
+"""Sandbox connectors: a card acquirer that decides outcomes from the card number, the way
+Stripe's test cards do, and e-wallets whose payer approves on a sandbox page.
+
+They stand for the outside world, so they keep their own records (``sandbox_operations``), in
+transactions of their own, which reconciliation can compare with our ledger."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from amanah.cards.connectors import CardDetails, Operation, OperationStatus as S
+from amanah.cards.errors import ConnectorTimeout
+from amanah.cards.models import sandbox_operations as ops
+from amanah.core.clock import clock
+from amanah.core.config import Settings
+from amanah.core.db import run_in_transaction
+from amanah.money import Money
+
+SUCCESS = "succeeds"
+THREE_D_SECURE = "requires 3-D Secure"
+TIMEOUT = "network timeout"
+
+TEST_CARDS: dict[str, str] = {
+    "4242424242424242": SUCCESS,  # Visa
+    "5555555555554444": SUCCESS,  # Mastercard
+    "2200000000000004": SUCCESS,  # Mir
+    "6200000000000005": SUCCESS,  # UnionPay
+    "4000000000000002": "card_declined",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
+    "4000000000000127": "incorrect_cvc",
+    "4000000000000119": "processing_error",
+    "4000000000003220": THREE_D_SECURE,  # Visa
+    "5200000000001096": THREE_D_SECURE,  # Mastercard
+    "4000000000000051": TIMEOUT,
+}
+"""The sandbox's documented card numbers (README). Any other valid number succeeds."""
+
+FAILS_AT_BINDING = {"expired_card", "incorrect_cvc"}
+
+
+class _SandboxBase:
+    name: str
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+
+    def _record(self, kind: str, charge_id: str | None, amount: Money, status: S,
+                failure_code: str | None = None) -> Operation:
+        operation_id = f"sbx_{secrets.token_hex(12)}"
+        now = clock.now()
+        run_in_transaction(self.engine, lambda c: c.execute(ops.insert().values(
+            id=operation_id, connector=self.name, kind=kind, charge_id=charge_id, amount=amount.amount_minor,
+            currency=amount.currency.code, status=status.value, failure_code=failure_code,
+            created_at=now, updated_at=now)))
+        return self._operation(operation_id, status, failure_code, charge_id)
+
+    def _operation(self, operation_id: str, status: S, failure_code: str | None, charge_id: str | None) -> Operation:
+        action_url = None
+        if status is S.REQUIRES_ACTION:
+            action_url = f"{self.settings.base_url}/sandbox/{self.name}/{charge_id}"
+        return Operation(status, operation_id, failure_code, action_url)
+
+    def status(self, charge_id: str) -> Operation | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(ops).where(ops.c.connector == self.name, ops.c.charge_id == charge_id,
+                                     ops.c.kind == "charge")
+            ).first()
+        return self._operation(row.id, S(row.status), row.failure_code, charge_id) if row else None
+
+    def complete_action(self, charge_id: str, approved: bool) -> Operation:
+        status = S.SUCCEEDED if approved else S.FAILED
+        failure = None if approved else "authentication_failed"
+
+        def work(connection) -> Operation | None:
+            updated = connection.execute(
+                ops.update()
+                .where(ops.c.connector == self.name, ops.c.charge_id == charge_id, ops.c.kind == "charge",
+                       ops.c.status == S.REQUIRES_ACTION.value)
+                .values(status=status.value, failure_code=failure, updated_at=clock.now())
+            )
+            return None if updated.rowcount == 0 else Operation(status, charge_id, failure)
+
+        done = run_in_transaction(self.engine, work)
+        return done or self.status(charge_id) or Operation(S.FAILED, charge_id, "charge_not_found")
+
+    def refund(self, charge_id: str, amount: Money) -> Operation:
+        original = self.status(charge_id)
+        if original is None or original.status is not S.SUCCEEDED:
+            return self._record("refund", charge_id, amount, S.FAILED, "charge_not_captured")
+        return self._record("refund", charge_id, amount, S.SUCCEEDED)
+
+
+class SandboxAcquirer(_SandboxBase):
+    name = "sandbox_acquirer"
+
+    def _outcome(self, card: CardDetails) -> str:
+        outcome = TEST_CARDS.get(card.number.reveal(), SUCCESS)
+        if outcome == TIMEOUT:
+            time.sleep(self.settings.connector_timeout_s)
+            raise ConnectorTimeout("The card network did not answer in time; nothing was charged. "
+                                   "Please try again.")
+        return outcome
+
+    def verify(self, card: CardDetails) -> Operation:
+        outcome = TEST_CARDS.get(card.number.reveal(), SUCCESS)
+        if outcome in FAILS_AT_BINDING:
+            return Operation(S.FAILED, "verify", outcome)
+        return Operation(S.SUCCEEDED, "verify")
+
+    def charge(self, charge_id: str, card: CardDetails, amount: Money) -> Operation:
+        outcome = self._outcome(card)
+        if outcome == SUCCESS:
+            return self._record("charge", charge_id, amount, S.SUCCEEDED)
+        if outcome == THREE_D_SECURE:
+            return self._record("charge", charge_id, amount, S.REQUIRES_ACTION)
+        return self._record("charge", charge_id, amount, S.FAILED, outcome)
+
+    def payout(self, payout_id: str, card: CardDetails, amount: Money) -> Operation:
+        outcome = self._outcome(card)
+        if outcome in (SUCCESS, THREE_D_SECURE):  # payouts need no challenge
+            return self._record("payout", payout_id, amount, S.SUCCEEDED)
+        return self._record("payout", payout_id, amount, S.FAILED, outcome)
+
+
+class SandboxEWallet(_SandboxBase):
+    """An e-wallet: every payment is approved by the payer on the provider's (sandbox) page."""
+
+    def __init__(self, engine: Engine, settings: Settings, name: str) -> None:
+        super().__init__(engine, settings)
+        self.name = name
+
+    def charge(self, charge_id: str, amount: Money) -> Operation:
+        return self._record("charge", charge_id, amount, S.REQUIRES_ACTION)
+
+
+EWALLET_PROVIDERS = ("alphapay", "betawallet")
+"""The sandbox e-wallets, used as ``source: "wallet:alphapay"``."""

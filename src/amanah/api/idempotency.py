@@ -1,0 +1,347 @@
+"""Idempotency keys for every POST (API.md, "Conventions"), as one ASGI middleware.
+
+A POST carrying ``Idempotency-Key`` is run at most once per caller and key while no crash
+intervenes: the first request records the key as *in flight* (with a lease), runs, then stores
+its response; a repeat with the same body gets that response again (``Idempotent-Replayed:
+true``), a repeat with another body is a 422 (``type: idempotency``), and a repeat while the
+first is still running is a 409 (``type: conflict``).
+
+- **Scope.** Keys belong to the caller: the SHA-256 of the ``Authorization`` header, else of the
+  session cookie, else "anonymous" (where the body must match byte for byte too, and it carries
+  the caller's own secrets, such as a password). One platform's key never replays another's.
+- **Same body** means the same method, path, query and JSON (key order and spacing ignored).
+- **What is stored.** Responses below 500, except 429 (a "try later" must not stick); a 5xx or an
+  exception releases the key so that a retry runs again. The response is stored before it is
+  sent, so a client that saw it always gets it again. Paths whose answers carry credentials
+  (``/v1/auth/…``: access tokens, which are otherwise only stored hashed) are never stored; a
+  repeat simply runs again.
+- **Crashes.** If the process dies after the work committed but before the response was stored,
+  the key stays in flight (409) until its lease (``IDEMPOTENCY_LEASE_S``) ends; then a repeat
+  runs the work again. So the guarantee is exactly-once without crashes and at-least-once with
+  them; the domain's own guards (unique ``out_trade_no``, the trade state machine, unique ledger
+  transfer ids) are what stop a second effect in that window.
+- **Kept** ``IDEMPOTENCY_KEY_TTL_S`` (over 24 hours), then purged by ``api.purge_idempotency_keys``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.cookies import CookieError, SimpleCookie
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from amanah.api.errors import error_response
+from amanah.core import limits
+from amanah.core.clock import clock
+from amanah.core.db import UTCDateTime, metadata, run_in_transaction
+
+HEADER = "Idempotency-Key"
+NOT_STORED_PATH_PREFIXES = ("/v1/auth/",)
+"""Answers carrying credentials (access tokens, session cookies) are never written down."""
+STORED_HEADERS = frozenset({b"content-type", b"location"})
+"""Response headers replayed with the body (never ``set-cookie``)."""
+
+keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(limits.IDEMPOTENCY_KEY_LENGTH_MAX), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # In flight: response_status is NULL and lease_token names the run that holds the key.
+    sa.Column("lease_token", sa.String(32), nullable=True),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_headers", sa.JSON, nullable=True),
+    sa.Column("response_body", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    status: int
+    headers: list[list[str]]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Proceed:
+    lease_token: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    status: int
+    type: str
+    code: str
+    message: str
+
+
+def install(app) -> None:
+    """The middleware, and the ``Idempotency-Key`` header in the OpenAPI of every POST."""
+    app.add_middleware(IdempotencyMiddleware)
+    build_openapi = app.openapi
+
+    def openapi() -> dict:
+        schema = build_openapi()  # FastAPI builds it once and caches it; we add to it once
+        if not schema.get("x-amanah-idempotency"):
+            _document(schema)
+            schema["x-amanah-idempotency"] = True
+        return schema
+
+    app.openapi = openapi
+
+
+_HEADER_DOC = {
+    "name": HEADER, "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": limits.IDEMPOTENCY_KEY_LENGTH_MAX},
+    "description": "Makes the request safe to retry: a repeat with the same key and body returns the first "
+                   "response (with `Idempotent-Replayed: true`); another body is a 422, a repeat while the "
+                   "first is running a 409. Kept at least 24 hours, per caller.",
+}
+
+
+def _document(schema: dict) -> None:
+    for path, operations in schema.get("paths", {}).items():
+        post = operations.get("post")
+        if post is None or path.startswith(NOT_STORED_PATH_PREFIXES):
+            continue
+        post.setdefault("parameters", []).append(dict(_HEADER_DOC))
+        responses = post.setdefault("responses", {})
+        responses.setdefault("409", {"description": "A request with this Idempotency-Key is still running."})
+        responses.setdefault("422", {"description": "This Idempotency-Key was used with another request."})
+
+
+# --- the store -----------------------------------------------------------------------------
+
+def _begin(connection: Connection, request: KeyedRequest, now: datetime) -> Proceed | Refuse | Stored:
+    where = sa.and_(keys.c.scope == request.scope, keys.c.key == request.key)
+    row = connection.execute(sa.select(keys).where(where).with_for_update()).first()
+    lease = {"lease_token": secrets.token_hex(16), "locked_until": now + timedelta(seconds=limits.IDEMPOTENCY_LEASE_S)}
+    if row is not None and row.expires_at <= now:
+        connection.execute(keys.delete().where(where))  # kept long enough; the key is free again
+        row = None
+    if row is None:
+        connection.execute(keys.insert().values(
+            scope=request.scope, key=request.key, fingerprint=request.fingerprint, created_at=now,
+            expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S), **lease))
+        return Proceed(lease["lease_token"])
+    if row.fingerprint != request.fingerprint:
+        return Refuse(422, "idempotency", "idempotency_key_reused",
+                      f"This {HEADER} was already used with a different request; use a new key for a new request.")
+    if row.response_status is not None:
+        return Stored(row.response_status, row.response_headers or [], row.response_body or b"")
+    if row.locked_until > now:
+        return Refuse(409, "conflict", "idempotency_key_in_use",
+                      f"A request with this {HEADER} is still being processed; retry in a moment.")
+    # The first run's lease ran out (its process died): this repeat runs the request again.
+    connection.execute(keys.update().where(where, keys.c.lease_token == row.lease_token).values(**lease))
+    return Proceed(lease["lease_token"])
+
+
+def begin(engine: Engine, request: KeyedRequest, now: datetime) -> Proceed | Refuse | Stored:
+    try:
+        return run_in_transaction(engine, lambda connection: _begin(connection, request, now))
+    except IntegrityError:
+        # Two first requests inserted the key at once; the other one won: look again.
+        return run_in_transaction(engine, lambda connection: _begin(connection, request, now))
+
+
+def _ours(request: KeyedRequest, lease_token: str):
+    return sa.and_(keys.c.scope == request.scope, keys.c.key == request.key, keys.c.lease_token == lease_token)
+
+
+def finish(engine: Engine, request: KeyedRequest, lease_token: str, response: Stored | None) -> None:
+    """Stores the response, or (``None``) releases the key so that a repeat runs again. A run
+    whose lease was taken over stores nothing: the run that took it over answers."""
+    def work(connection: Connection) -> None:
+        if response is None:
+            connection.execute(keys.delete().where(_ours(request, lease_token)))
+            return
+        connection.execute(keys.update().where(_ours(request, lease_token)).values(
+            response_status=response.status, response_headers=response.headers, response_body=response.body,
+            lease_token=None, locked_until=None))
+
+    run_in_transaction(engine, work)
+
+
+def purge_expired(connection: Connection, *, now: datetime, limit: int = limits.IDEMPOTENCY_PURGE_BATCH_MAX) -> int:
+    expired = (sa.select(keys.c.scope, keys.c.key).where(keys.c.expires_at <= now).limit(limit)
+               .with_for_update(skip_locked=True))
+    pairs = [tuple(row) for row in connection.execute(expired)]
+    if pairs:
+        connection.execute(keys.delete().where(sa.tuple_(keys.c.scope, keys.c.key).in_(pairs)))
+    return len(pairs)
+
+
+# --- the request ---------------------------------------------------------------------------
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def caller_scope(scope: Scope, session_cookie: str) -> str:
+    """Whose key this is: a hash of the credential, so keys of different callers never meet."""
+    authorization = _header(scope, b"authorization")
+    if authorization and authorization.strip():
+        caller = "authorization:" + authorization.strip()
+    else:
+        caller = "anonymous"
+        try:
+            morsel = SimpleCookie(_header(scope, b"cookie") or "").get(session_cookie)
+        except CookieError:
+            morsel = None
+        if morsel is not None and morsel.value:
+            caller = "session:" + morsel.value
+    return hashlib.sha256(caller.encode("utf-8")).hexdigest()
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode("utf-8")
+    except ValueError:  # not JSON (or empty): compare the bytes
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode("utf-8"), scope.get("query_string", b""), canonical):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+def _key_problem(key: str) -> str | None:
+    if not 1 <= len(key) <= limits.IDEMPOTENCY_KEY_LENGTH_MAX:
+        return f"The {HEADER} header is 1 to {limits.IDEMPOTENCY_KEY_LENGTH_MAX} characters."
+    if not key.isascii() or not key.isprintable():
+        return f"The {HEADER} header takes printable ASCII characters only (a UUID is a good key)."
+    return None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionAbortedError("the client went away before sending the whole body")
+        body += message.get("body", b"")
+        if len(body) > limits.IDEMPOTENCY_REQUEST_BYTES_MAX:
+            raise _TooLarge
+        if not message.get("more_body", False):
+            return body
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """The body already read, then whatever the client sends next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class _Buffer:
+    """Holds the inner app's response so that it is stored before the client sees it."""
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = b""
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status, self.headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+
+    def storable(self) -> Stored | None:
+        if self.status >= 500 or self.status == 429 or len(self.body) > limits.IDEMPOTENCY_RESPONSE_BYTES_MAX:
+            return None
+        kept = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in self.headers
+                if name.lower() in STORED_HEADERS]
+        return Stored(self.status, kept, self.body)
+
+    async def replay_to(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+async def _send_stored(stored: Stored, send: Send) -> None:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored.headers]
+    headers += [(b"content-length", str(len(stored.body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, HEADER.lower().encode()) if scope["type"] == "http" else None
+        if key is None or scope["method"] != "POST" or scope["path"].startswith(NOT_STORED_PATH_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        problem = _key_problem(key)
+        if problem is not None:
+            await error_response(400, "invalid_request", "invalid_idempotency_key", problem, HEADER)(scope, receive, send)
+            return
+        try:
+            body = await _read_body(receive)
+        except ConnectionAbortedError:
+            return  # nobody is left to answer, and nothing was run
+        except _TooLarge:
+            message = f"A request with an {HEADER} is at most {limits.IDEMPOTENCY_REQUEST_BYTES_MAX} bytes."
+            await error_response(413, "invalid_request", "request_too_large", message)(scope, receive, send)
+            return
+        await self._run_once(scope, _replaying(body, receive), send, key, body)
+
+    async def _run_once(self, scope: Scope, receive: Receive, send: Send, key: str, body: bytes) -> None:
+        from amanah.api.user_auth import session_cookie_name  # the users router's cookie name
+
+        app = scope["app"]
+        engine = app.state.engine
+        request = KeyedRequest(caller_scope(scope, session_cookie_name(app.state.settings)), key,
+                               fingerprint(scope, body))
+        decision = await run_in_threadpool(begin, engine, request, clock.now())
+        if isinstance(decision, Stored):
+            await _send_stored(decision, send)
+            return
+        if isinstance(decision, Refuse):
+            await error_response(decision.status, decision.type, decision.code, decision.message,
+                                 HEADER)(scope, receive, send)
+            return
+        buffer = _Buffer()
+        try:
+            await self.app(scope, receive, buffer.send)
+        except BaseException:
+            await run_in_threadpool(finish, engine, request, decision.lease_token, None)
+            raise
+        await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
+        await buffer.replay_to(send)

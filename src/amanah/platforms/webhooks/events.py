@@ -1,0 +1,26 @@
+"""The event types a platform can subscribe to (API.md, "Events")."""
+
+from __future__ import annotations
+
+import enum
+
+
+class EventType(enum.StrEnum):
+    TRADE_HELD = "trade.held"
+    """The buyer paid; the money is in escrow."""
+    TRADE_SHIPPED = "trade.shipped"
+    """The seller shipped; the protection timer runs."""
+    TRADE_COMPLETED = "trade.completed"
+    """Escrow released to the seller (buyer confirmed or the timer ran out)."""
+    TRADE_REFUNDED = "trade.refunded"
+    """A full or partial refund was made."""
+    TRADE_DISPUTED = "trade.disputed"
+    """The buyer opened a dispute; the timer stopped."""
+    TRADE_DISPUTE_RESOLVED = "trade.dispute_resolved"
+    """The platform settled the dispute."""
+    TRADE_CLOSED = "trade.closed"
+    """Never paid: cancelled or expired."""
+
+
+EVENT_TYPES: tuple[str, ...] = tuple(event_type.value for event_type in EventType)
+"""Every event type, in the order API.md lists them."""

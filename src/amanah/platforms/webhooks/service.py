@@ -1,0 +1,199 @@
+"""Webhook use cases: emit an event (in the caller's transaction), manage endpoints, list and
+resend deliveries. Sending lives in ``outbox`` (claims, outcomes) and ``delivery`` (HTTP)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import decimal
+import enum
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from amanah.core import limits
+from amanah.core.errors import Conflict, InvalidRequest, NotFound
+from amanah.core.ids import new_id
+from amanah.platforms.webhooks import urls
+from amanah.platforms.webhooks.events import EVENT_TYPES, EventType
+from amanah.platforms.webhooks.models import deliveries, endpoints, events
+
+__all__ = ["EVENT_TYPES", "EventType", "emit", "create_endpoint", "list_endpoints", "delete_endpoint",
+           "list_deliveries", "resend_delivery", "rfc3339"]
+
+SECRET_PREFIX = "whsec_"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    url: str
+    events: list[str]
+    status: str
+    disabled_reason: str | None
+    created_at: datetime
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-27T10:00:00.123456Z``: the API's timestamp format."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # rates are decimal strings on the wire, never floats
+    raise TypeError(f"cannot put {type(value).__name__} in a webhook payload")
+
+
+def emit(connection: Connection, *, platform_id: str, event_type: str, subject_id: str, data: dict,
+         now: datetime) -> str:
+    """Records an event and queues it for every enabled endpoint of the platform subscribed to
+    ``event_type``, in the caller's transaction; returns the event id (``evt_…``).
+
+    Deliveries about one ``subject_id`` go to each endpoint in the order of these calls: call it
+    while holding the subject's row lock, so that this order is the order of the changes."""
+    assert event_type in EVENT_TYPES, f"unknown event type {event_type!r}"
+    event_id = new_id("evt")
+    payload = json.dumps({"type": str(event_type), "timestamp": rfc3339(now), "data": data},
+                         default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    assert len(payload.encode("utf-8")) <= limits.WEBHOOK_PAYLOAD_BYTES_MAX, "webhook payload too large"
+    connection.execute(events.insert().values(id=event_id, platform_id=platform_id, type=str(event_type),
+                                              subject_id=subject_id, payload=payload, created_at=now))
+    for endpoint in _active_endpoints(connection, platform_id):
+        if event_type in endpoint.events:
+            _queue(connection, endpoint.id, event_id, subject_id, now)
+    return event_id
+
+
+def _queue(connection: Connection, endpoint_id: str, event_id: str, subject_id: str, now: datetime) -> str:
+    delivery_id = new_id("whd")
+    connection.execute(deliveries.insert().values(
+        id=delivery_id, endpoint_id=endpoint_id, event_id=event_id, subject_id=subject_id, status="pending",
+        attempts=0, next_attempt_at=now, created_at=now))
+    return delivery_id
+
+
+def _endpoint(row) -> Endpoint:
+    return Endpoint(row.id, row.url, list(row.events), row.status, row.disabled_reason, row.created_at)
+
+
+def _active_endpoints(connection: Connection, platform_id: str, *, enabled_only: bool = True) -> list[Endpoint]:
+    query = (sa.select(endpoints).where(endpoints.c.platform_id == platform_id, endpoints.c.deleted_at.is_(None))
+             .order_by(endpoints.c.id.desc()))
+    if enabled_only:
+        query = query.where(endpoints.c.status == "enabled")
+    return [_endpoint(row) for row in connection.execute(query)]
+
+
+def _check_events(requested: list[str]) -> list[str]:
+    if not requested:
+        raise InvalidRequest("Subscribe to at least one event.", code="invalid_events", param="events")
+    unknown = [name for name in requested if name not in EVENT_TYPES]
+    if unknown:
+        raise InvalidRequest(f"Unknown event type {unknown[0]!r}; the events are {', '.join(EVENT_TYPES)}.",
+                             code="invalid_events", param="events")
+    return [name for name in EVENT_TYPES if name in requested]  # de-duplicated, in a stable order
+
+
+def new_secret() -> str:
+    """``whsec_`` + base64 of random bytes, the Standard Webhooks secret format."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(limits.WEBHOOK_SECRET_BYTES)).decode("ascii")
+
+
+def create_endpoint(connection: Connection, platform_id: str, *, url: str, event_types: list[str],
+                    allow_private: bool, now: datetime) -> tuple[Endpoint, str]:
+    """A new endpoint and its signing secret (returned here only)."""
+    chosen = _check_events(event_types)
+    url = urls.check(url, allow_private=allow_private)
+    if len(_active_endpoints(connection, platform_id, enabled_only=False)) >= limits.WEBHOOK_ENDPOINTS_PER_PLATFORM_MAX:
+        raise Conflict(f"A platform has at most {limits.WEBHOOK_ENDPOINTS_PER_PLATFORM_MAX} webhook endpoints; "
+                       "delete one first.", code="too_many_endpoints")
+    endpoint_id, secret = new_id("whe"), new_secret()
+    connection.execute(endpoints.insert().values(id=endpoint_id, platform_id=platform_id, url=url, events=chosen,
+                                                 secret=secret, status="enabled", created_at=now))
+    return Endpoint(endpoint_id, url, chosen, "enabled", None, now), secret
+
+
+def list_endpoints(connection: Connection, platform_id: str) -> list[Endpoint]:
+    return _active_endpoints(connection, platform_id, enabled_only=False)
+
+
+def get_endpoint(connection: Connection, platform_id: str, endpoint_id: str) -> Endpoint:
+    """The platform's own endpoint; another platform's, or a deleted one, is not found."""
+    row = connection.execute(sa.select(endpoints).where(
+        endpoints.c.id == endpoint_id, endpoints.c.platform_id == platform_id,
+        endpoints.c.deleted_at.is_(None))).first()
+    if row is None:
+        raise NotFound(f"No webhook endpoint {endpoint_id}.")
+    return _endpoint(row)
+
+
+def delete_endpoint(connection: Connection, platform_id: str, endpoint_id: str, *, now: datetime) -> None:
+    """Stops all sending to the endpoint; its history is kept but no longer shown."""
+    get_endpoint(connection, platform_id, endpoint_id)
+    connection.execute(endpoints.update().where(endpoints.c.id == endpoint_id).values(deleted_at=now))
+    give_up_pending(connection, endpoint_id, "The endpoint was deleted.", now=now)
+
+
+def give_up_pending(connection: Connection, endpoint_id: str, reason: str, *, now: datetime) -> None:
+    connection.execute(deliveries.update().where(
+        deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == "pending",
+    ).values(status="failed", last_error=reason, finished_at=now, claimed_until=None))
+
+
+def _delivery_query():
+    return (sa.select(deliveries, events.c.type.label("event_type"))
+            .join(events, events.c.id == deliveries.c.event_id))
+
+
+def delivery_to_dict(row) -> dict:
+    return {"id": row.id, "endpoint_id": row.endpoint_id, "event_id": row.event_id, "event_type": row.event_type,
+            "subject_id": row.subject_id, "status": row.status, "attempts": row.attempts,
+            "next_attempt_at": row.next_attempt_at if row.status == "pending" else None,
+            "last_attempt_at": row.last_attempt_at, "last_response_status": row.last_response_status,
+            "last_error": row.last_error, "created_at": row.created_at, "finished_at": row.finished_at}
+
+
+def list_deliveries(connection: Connection, platform_id: str, endpoint_id: str, *, limit: int,
+                    starting_after: str | None = None) -> tuple[list[dict], bool]:
+    """The endpoint's deliveries, newest first, keyset-paginated by emission order."""
+    assert 1 <= limit <= limits.PAGE_LIMIT_MAX
+    get_endpoint(connection, platform_id, endpoint_id)
+    query = _delivery_query().where(deliveries.c.endpoint_id == endpoint_id)
+    if starting_after is not None:
+        after = connection.execute(sa.select(deliveries.c.seq).where(
+            deliveries.c.id == starting_after, deliveries.c.endpoint_id == endpoint_id)).scalar()
+        if after is None:
+            raise InvalidRequest(f"No delivery {starting_after} of this endpoint.", param="starting_after")
+        query = query.where(deliveries.c.seq < after)
+    rows = connection.execute(query.order_by(deliveries.c.seq.desc()).limit(limit + 1)).all()
+    return [delivery_to_dict(row) for row in rows[:limit]], len(rows) > limit
+
+
+def resend_delivery(connection: Connection, platform_id: str, delivery_id: str, *, now: datetime) -> dict:
+    """Queues the delivery's event again to the same endpoint, as a new delivery after every
+    other one of its subject (the same ``webhook-id``, so a receiver can tell it is the same event)."""
+    row = connection.execute(_delivery_query().join(endpoints, endpoints.c.id == deliveries.c.endpoint_id).where(
+        deliveries.c.id == delivery_id, endpoints.c.platform_id == platform_id,
+        endpoints.c.deleted_at.is_(None))).first()
+    if row is None:
+        raise NotFound(f"No webhook delivery {delivery_id}.")
+    endpoint = get_endpoint(connection, platform_id, row.endpoint_id)
+    if endpoint.status != "enabled":
+        raise Conflict(f"The endpoint {endpoint.id} is disabled ({endpoint.disabled_reason}); create a new "
+                       "endpoint to receive events again.", code="endpoint_disabled")
+    new_delivery_id = _queue(connection, row.endpoint_id, row.event_id, row.subject_id, now)
+    return delivery_to_dict(connection.execute(_delivery_query().where(deliveries.c.id == new_delivery_id)).one())

@@ -1,0 +1,330 @@
+"""Marketplace trades (escrow): the platform API and the buyer's and seller's actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, EmailStr, Field
+from sqlalchemy.engine import Engine
+
+from amanah.api.auth import require_platform
+from amanah.api.callers import Caller, platform_or_user
+from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.user_auth import current_user
+from amanah.core import limits
+from amanah.core.config import Settings
+from amanah.core.db import run_in_transaction
+from amanah.core.errors import PermissionDenied
+from amanah.money import Money, currency
+from amanah.platforms import service as platforms
+from amanah.trades import service as trades
+
+router = APIRouter(prefix="/v1", tags=["trades"])
+
+
+class Buyer(BaseModel):
+    platform_user_id: str = Field(min_length=1, max_length=64)
+    email: EmailStr
+    name: str | None = Field(None, max_length=200)
+
+
+class Fee(BaseModel):
+    bps: int | None = Field(None, ge=0, le=10_000, description="Basis points of the amount (250 = 2.5%).")
+    amount: int | None = Field(None, ge=0, description="A fixed fee in minor units of the trade's currency.")
+
+
+class TradeCreate(BaseModel):
+    out_trade_no: str = Field(min_length=1, max_length=64, description="The platform's own order number; unique per platform.")
+    seller_id: str = Field(max_length=40)
+    buyer: Buyer
+    amount: int = Field(gt=0, le=limits.AMOUNT_MAX_MINOR, description="Minor units of `currency`.")
+    currency: str = Field(min_length=3, max_length=3)
+    subject: str = Field(min_length=1, max_length=256)
+    protection_days: int = Field(limits.TRADE_PROTECTION_DAYS_DEFAULT, ge=1, le=limits.TRADE_PROTECTION_DAYS_MAX)
+    fee: Fee | None = None
+
+
+class TradeBuyer(BaseModel):
+    user_id: str
+    platform_user_id: str
+
+
+class TradeFee(BaseModel):
+    bps: int | None
+    amount: int | None
+
+
+class TradePayment(BaseModel):
+    status: str = Field(description="processing, requires_action, succeeded, failed or credited_to_balance.")
+    source: str | None
+    pay_currency: str | None
+    pay_amount: int | None
+    quote_id: str | None
+    failure_code: str | None
+    paid_at: datetime | None
+    next_action: dict | None = Field(None, description="`{type: redirect_to_url, url}` while requires_action.")
+
+
+class TradeShipping(BaseModel):
+    carrier: str | None
+    tracking_number: str | None
+    shipped_at: datetime | None
+
+
+class TradeOut(BaseModel):
+    id: str
+    out_trade_no: str
+    status: Literal["awaiting_payment", "held", "shipped", "disputed", "completed", "refunded", "closed"]
+    seller_id: str
+    buyer: TradeBuyer
+    amount: int
+    currency: str
+    subject: str
+    protection_days: int
+    fee: TradeFee
+    held_amount: int
+    refunded_amount: int
+    fee_amount: int
+    payment: TradePayment | None
+    shipping: TradeShipping | None
+    release_at: datetime | None
+    expires_at: datetime
+    completed_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    checkout_url: str
+
+
+class TradeList(BaseModel):
+    data: list[TradeOut]
+    has_more: bool
+
+
+def _out(engine: Engine, settings: Settings, trade: trades.Trade) -> dict:
+    payload = trades.trade_payload(trade, base_url=settings.base_url)
+    if trade.payment_status == "requires_action" and trade.charge_id:
+        from amanah.cards import charges
+
+        with engine.connect() as connection:
+            charge = charges.get_charge(connection, trade.charge_id)
+        payload["payment"]["next_action"] = {"type": "redirect_to_url", "url": charge.action_url}
+    return payload
+
+
+@router.post("/trades", status_code=201, response_model=TradeOut, summary="Open a trade (platform)")
+def create_trade(body: TradeCreate, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
+                 settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    fee = body.fee or Fee()
+    new = trades.NewTrade(
+        out_trade_no=body.out_trade_no, seller_id=body.seller_id, buyer_platform_user_id=body.buyer.platform_user_id,
+        buyer_email=str(body.buyer.email), buyer_name=body.buyer.name,
+        amount=Money(body.amount, currency(body.currency)), subject=body.subject,
+        protection_days=body.protection_days, fee_bps=fee.bps, fee_fixed=fee.amount)
+    trade, _created = run_in_transaction(engine, lambda c: trades.create_trade(c, platform.id, new, now=now))
+    return _out(engine, settings, trade)
+
+
+@router.get("/trades/{trade_id}", response_model=TradeOut, summary="A trade (its platform, buyer or seller)")
+def get_trade(trade_id: str, caller: Caller = Depends(platform_or_user), engine: Engine = Depends(get_engine),
+              settings: Settings = Depends(get_settings)) -> dict:
+    with engine.connect() as connection:
+        return _out(engine, settings, trades.get_visible(connection, _viewer(caller), trade_id))
+
+
+@router.get("/trades", response_model=TradeList, summary="Trades, newest first (filter by out_trade_no, status)")
+def list_trades(caller: Caller = Depends(platform_or_user), engine: Engine = Depends(get_engine),
+                settings: Settings = Depends(get_settings),
+                limit: int = Query(limits.PAGE_LIMIT_DEFAULT, ge=1, le=limits.PAGE_LIMIT_MAX),
+                starting_after: str | None = Query(None, max_length=40),
+                out_trade_no: str | None = Query(None, max_length=64),
+                status: str | None = Query(None, max_length=24)) -> dict:
+    with engine.connect() as connection:
+        found, has_more = trades.list_visible(connection, _viewer(caller), limit=limit, starting_after=starting_after,
+                                              out_trade_no=out_trade_no, status=status)
+    return {"data": [_out(engine, settings, trade) for trade in found], "has_more": has_more}
+
+
+def _viewer(caller: Caller) -> trades.Viewer:
+    if caller.platform is not None:
+        return trades.Viewer(platform_id=caller.platform.id)
+    return trades.Viewer(user_id=caller.user.id)
+
+
+class PayBody(BaseModel):
+    source: str = Field(max_length=40, description='"balance", a card id "card_…" or "wallet:<provider>".')
+    pay_currency: str | None = Field(None, min_length=3, max_length=3,
+                                     description="Pay in this currency (converted at a locked quote).")
+    quote_id: str | None = Field(None, max_length=40, description="A quote from POST /v1/fx/quotes to lock.")
+    return_url: str | None = Field(None, max_length=500, description="Where 3-D Secure or the e-wallet sends the buyer back.")
+
+
+@router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)")
+def pay(trade_id: str, body: PayBody, user=Depends(current_user), engine: Engine = Depends(get_engine),
+        settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
+                                body.quote_id, body.return_url)
+    if body.source == "balance":
+        trade = run_in_transaction(engine, lambda c: trades.pay_from_balance(c, settings, trade_id, user.id, request, now=now))
+    else:
+        trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
+    return _out(engine, settings, trade)
+
+
+class ShipBody(BaseModel):
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/trades/{trade_id}/ship", response_model=TradeOut, summary="Mark shipped (platform or seller)")
+def ship(trade_id: str, body: ShipBody, caller: Caller = Depends(platform_or_user), engine: Engine = Depends(get_engine),
+         settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    def work(connection):
+        _platform_or_seller(connection, caller, trade_id, "ship it")
+        return trades.ship(connection, trade_id, carrier=body.carrier, tracking_number=body.tracking_number, now=now)
+
+    return _out(engine, settings, run_in_transaction(engine, work))
+
+
+def _platform_or_seller(connection, caller: Caller, trade_id: str, action: str) -> trades.Trade:
+    trade = trades.get_visible(connection, _viewer(caller), trade_id)
+    if caller.user is not None and caller.user.id != trade.seller_user_id:
+        raise PermissionDenied(f"Only the platform or the seller can {action}.", code="not_the_seller")
+    return trade
+
+
+@router.post("/trades/{trade_id}/confirm", response_model=TradeOut, summary="Confirm receipt (buyer)")
+def confirm(trade_id: str, user=Depends(current_user), engine: Engine = Depends(get_engine),
+            settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    def work(connection):
+        trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
+        return trades.confirm(connection, trade_id, user.id, now=now)
+
+    return _out(engine, settings, run_in_transaction(engine, work))
+
+
+class RefundBody(BaseModel):
+    amount: int = Field(gt=0, le=limits.AMOUNT_MAX_MINOR)
+    reason: str = Field("", max_length=500)
+
+
+class RefundOut(BaseModel):
+    id: str
+    trade_id: str
+    amount: int
+    currency: str
+    reason: str
+    source: str = Field(description="escrow (before completion) or seller_balance (after).")
+    destination: str
+    status: str
+    created_at: datetime
+    trade: TradeOut
+
+
+@router.post("/trades/{trade_id}/refunds", status_code=201, response_model=RefundOut,
+             summary="Refund all or part (platform or seller)")
+def refund(trade_id: str, body: RefundBody, caller: Caller = Depends(platform_or_user),
+           engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
+           now: datetime = Depends(get_now)) -> dict:
+    def work(connection):
+        _platform_or_seller(connection, caller, trade_id, "refund")
+        return trades.refund(connection, trade_id, amount=body.amount, reason=body.reason, now=now)
+
+    trade, record = run_in_transaction(engine, work)
+    return {**record, "trade": _out(engine, settings, trade)}
+
+
+class DisputeBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/trades/{trade_id}/dispute", response_model=TradeOut, summary="Open a dispute (buyer)")
+def dispute(trade_id: str, body: DisputeBody, user=Depends(current_user), engine: Engine = Depends(get_engine),
+            settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    def work(connection):
+        trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
+        return trades.open_dispute(connection, trade_id, user.id, reason=body.reason, now=now)
+
+    return _out(engine, settings, run_in_transaction(engine, work))
+
+
+class ResolveBody(BaseModel):
+    outcome: Literal["refund_buyer", "release_seller", "split"]
+    buyer_amount: int | None = Field(None, gt=0, description="With split: what goes back to the buyer.")
+
+
+@router.post("/trades/{trade_id}/dispute/resolve", response_model=TradeOut, summary="Settle a dispute (platform)")
+def resolve(trade_id: str, body: ResolveBody, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
+            settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    def work(connection):
+        trades.get_visible(connection, trades.Viewer(platform_id=platform.id), trade_id)
+        return trades.resolve(connection, trade_id, outcome=body.outcome, buyer_amount=body.buyer_amount, now=now)
+
+    return _out(engine, settings, run_in_transaction(engine, work))
+
+
+@router.post("/trades/{trade_id}/cancel", response_model=TradeOut, summary="Cancel an unpaid trade (platform)")
+def cancel(trade_id: str, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
+           settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    def work(connection):
+        trades.get_visible(connection, trades.Viewer(platform_id=platform.id), trade_id)
+        return trades.cancel(connection, trade_id, now=now)
+
+    return _out(engine, settings, run_in_transaction(engine, work))
+
+
+class SellerCreate(BaseModel):
+    platform_seller_id: str = Field(min_length=1, max_length=64)
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+
+
+class SellerOut(BaseModel):
+    id: str
+    platform_seller_id: str
+    user_id: str
+    name: str
+    email: str
+    created_at: datetime
+
+
+@router.post("/sellers", status_code=201, response_model=SellerOut, tags=["sellers"],
+             summary="Register (or return) the account of one of the platform's sellers")
+def create_seller(body: SellerCreate, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
+                  now: datetime = Depends(get_now)) -> dict:
+    seller, _created = run_in_transaction(engine, lambda c: platforms.register_seller(
+        c, platform.id, platform_seller_id=body.platform_seller_id, email=str(body.email), name=body.name, now=now))
+    return seller.to_dict()
+
+
+@router.get("/sellers/{seller_id}", response_model=SellerOut, tags=["sellers"], summary="One of the platform's sellers")
+def get_seller(seller_id: str, platform=Depends(require_platform), engine: Engine = Depends(get_engine)) -> dict:
+    with engine.connect() as connection:
+        return platforms.get_seller(connection, platform.id, seller_id).to_dict()
+
+
+class LoginLinkCreate(BaseModel):
+    platform_user_id: str = Field(min_length=1, max_length=64)
+    email: EmailStr
+
+
+class LoginLink(BaseModel):
+    url: str
+    expires_in_s: int
+
+
+@router.post("/sso/login-links", response_model=LoginLink, tags=["sso"],
+             summary="A single-use, short-lived link logging the platform's buyer into the cabinet (My Alipay)")
+def login_link(body: LoginLinkCreate, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
+               settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    from amanah.users import service as users
+
+    def work(connection):
+        user = platforms.buyer_for_login_link(connection, platform.id, platform_user_id=body.platform_user_id,
+                                              email=str(body.email))
+        return users.create_login_link(connection, platform_id=platform.id, user_id=user.id,
+                                       base_url=settings.base_url, now=now)
+
+    return {"url": run_in_transaction(engine, work), "expires_in_s": limits.LOGIN_LINK_TTL_S}

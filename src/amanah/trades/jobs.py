@@ -1,0 +1,22 @@
+"""Trade timers: release to the seller when protection ends; close unpaid trades."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from amanah.core import jobs
+from amanah.core.config import Settings
+from amanah.core.db import run_in_transaction
+from amanah.trades import service
+
+
+@jobs.register("trades.auto_release", interval_s=5.0)
+def auto_release(engine: Engine, _settings: Settings, now: datetime) -> int:
+    return run_in_transaction(engine, lambda connection: service.release_due(connection, now=now))
+
+
+@jobs.register("trades.expire_unpaid", interval_s=30.0)
+def expire_unpaid(engine: Engine, _settings: Settings, now: datetime) -> int:
+    return run_in_transaction(engine, lambda connection: service.expire_due(connection, now=now))

@@ -1,0 +1,108 @@
+"""What every trade use case shares: the trade as a value, loading it under a lock, the ledger
+accounts it moves money between, and its webhook events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from amanah import ledger
+from amanah.core.errors import NotFound
+from amanah.ledger import AccountKind
+from amanah.money import Money, currency
+from amanah.trades.models import trades
+from amanah.trades.states import TradeStatus
+
+
+@dataclass(frozen=True)
+class Trade:
+    id: str
+    platform_id: str
+    out_trade_no: str
+    seller_id: str
+    seller_user_id: str
+    buyer_user_id: str
+    buyer_platform_user_id: str
+    amount: int
+    currency: str
+    subject: str
+    protection_days: int
+    fee_bps: int | None
+    fee_fixed: int | None
+    status: TradeStatus
+    held_amount: int
+    refunded_amount: int
+    fee_amount: int
+    hold_transfer_id: str | None
+    hold_generation: int
+    payment_status: str | None
+    payment_source: str | None
+    pay_currency: str | None
+    pay_amount: int | None
+    charge_id: str | None
+    quote_id: str | None
+    payment_failure_code: str | None
+    carrier: str | None
+    tracking_number: str | None
+    shipped_at: datetime | None
+    release_at: datetime | None
+    expires_at: datetime
+    paid_at: datetime | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, currency(self.currency))
+
+    @classmethod
+    def from_row(cls, row) -> "Trade":
+        values = {f.name: getattr(row, f.name) for f in fields(cls)}
+        values["status"] = TradeStatus(values["status"])
+        return cls(**values)
+
+
+def load(connection: Connection, trade_id: str, *, for_update: bool = False) -> Trade:
+    query = sa.select(trades).where(trades.c.id == trade_id)
+    if for_update:
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise NotFound(f"No trade {trade_id[:40]}.", param="id")
+    return Trade.from_row(row)
+
+
+def save(connection: Connection, trade: Trade, now: datetime, **changes) -> Trade:
+    """Writes the changed columns; the caller holds the row lock (``load(for_update=True)``)."""
+    connection.execute(trades.update().where(trades.c.id == trade.id).values(updated_at=now, **{
+        key: (value.value if isinstance(value, TradeStatus) else value) for key, value in changes.items()}))
+    return load(connection, trade.id)
+
+
+def wallet(connection: Connection, user_id: str, currency_code: str, now: datetime) -> ledger.Account:
+    return ledger.open_account(connection, kind=AccountKind.USER_WALLET, owner_ref=user_id,
+                               currency=currency_code, now=now)
+
+
+def fee_account(connection: Connection, platform_id: str, currency_code: str, now: datetime) -> ledger.Account:
+    return ledger.open_account(connection, kind=AccountKind.PLATFORM_FEES, owner_ref=platform_id,
+                               currency=currency_code, now=now)
+
+
+def clearing_account(connection: Connection, connector: str, currency_code: str, now: datetime) -> ledger.Account:
+    kind = AccountKind.CARD_CLEARING if connector == "sandbox_acquirer" else AccountKind.EWALLET_CLEARING
+    return ledger.open_account(connection, kind=kind, owner_ref=connector, currency=currency_code, now=now)
+
+
+def emit(connection: Connection, trade: Trade, event_type: str, now: datetime, **extra) -> None:
+    """The platform's webhook for this change, queued in the same transaction."""
+    from amanah.platforms.webhooks.service import emit as emit_event
+    from amanah.trades.service.views import trade_payload
+
+    emit_event(connection, platform_id=trade.platform_id, event_type=event_type, subject_id=trade.id,
+               data={**trade_payload(trade, base_url=None), **extra}, now=now)

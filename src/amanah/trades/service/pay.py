@@ -1,0 +1,162 @@
+"""The buyer pays: from the balance at once, or by card or e-wallet through a charge.
+
+Escrow is one pending ledger transfer from the buyer's wallet to the seller's, so the buyer and
+the seller both see the money as held. Paying in another currency converts first, at a locked
+quote, in the same linked batch: all of it happens or none of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection, Engine
+
+from amanah import ledger
+from amanah.fx import service as fx_service
+from amanah.fx.types import Quote
+from amanah.cards import charges
+from amanah.core.config import Settings
+from amanah.core.db import run_in_transaction
+from amanah.core.errors import AppError, Conflict, InvalidRequest, NotFound
+from amanah.ledger import TransferRequest
+from amanah.money import Money
+from amanah.trades.service.common import Trade, clearing_account, emit, load, save, wallet
+from amanah.trades.states import TradeStatus, check_transition
+
+PAYMENT_IN_PROGRESS = {"processing", "requires_action"}
+
+
+@dataclass(frozen=True)
+class PayRequest:
+    source: str
+    pay_currency: str | None = None
+    quote_id: str | None = None
+    return_url: str | None = None
+
+
+def _lock_for_payment(connection: Connection, trade_id: str, buyer_user_id: str) -> Trade:
+    trade = load(connection, trade_id, for_update=True)
+    if trade.buyer_user_id != buyer_user_id:
+        raise NotFound(f"No trade {trade_id[:40]}.", param="id")
+    check_transition(trade.status, TradeStatus.HELD, "paid")
+    if trade.payment_status in PAYMENT_IN_PROGRESS:
+        raise Conflict("A payment for this trade is already under way; finish or wait for it.",
+                       code="payment_in_progress")
+    return trade
+
+
+def _quote_for(connection: Connection, settings: Settings, trade: Trade, request: PayRequest,
+               now: datetime) -> Quote | None:
+    """The locked quote when paying in another currency; None when paying in the trade's."""
+    pay_currency = request.pay_currency or trade.currency
+    if request.quote_id is None and pay_currency == trade.currency:
+        return None
+    if request.quote_id is None:
+        quote = fx_service.create_quote(connection, sell_currency=pay_currency, buy=trade.money,
+                                        settings=settings, now=now, owner_ref=trade.buyer_user_id)
+        return fx_service.lock_quote(connection, quote.id, used_by=trade.id, now=now, buy=trade.money)
+    quote = fx_service.lock_quote(connection, request.quote_id, used_by=trade.id, now=now, buy=trade.money)
+    if request.pay_currency and quote.sell.currency.code != request.pay_currency:
+        raise InvalidRequest("The quote sells another currency than pay_currency.", param="quote_id")
+    return quote
+
+
+def _hold_transfers(connection: Connection, trade: Trade, quote, now: datetime) -> list[TransferRequest]:
+    """Conversion (when there is a quote) and the escrow hold, as one linked chain."""
+    buyer_trade_wallet = wallet(connection, trade.buyer_user_id, trade.currency, now).id
+    seller_wallet = wallet(connection, trade.seller_user_id, trade.currency, now).id
+    requests: list[TransferRequest] = []
+    if quote is not None:
+        buyer_pay_wallet = wallet(connection, trade.buyer_user_id, quote.sell.currency.code, now).id
+        requests += fx_service.conversion_transfers(
+            connection, quote=quote, from_account_id=buyer_pay_wallet, to_account_id=buyer_trade_wallet,
+            transfer_id_prefix=f"{trade.id}:pay", now=now, link_to_next=True)
+    requests.append(TransferRequest.pending(
+        f"{trade.id}:hold:1", debit=buyer_trade_wallet, credit=seller_wallet, amount=trade.amount,
+        code="trade_hold", reference=trade.id))
+    return requests
+
+
+def _mark_held(connection: Connection, trade: Trade, now: datetime, **payment) -> Trade:
+    held = save(connection, trade, now, status=TradeStatus.HELD, held_amount=trade.amount,
+                hold_transfer_id=f"{trade.id}:hold:1", hold_generation=1, paid_at=now,
+                payment_status="succeeded", **payment)
+    emit(connection, held, "trade.held", now)
+    return held
+
+
+def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, buyer_user_id: str,
+                     request: PayRequest, *, now: datetime) -> Trade:
+    """Holds the price from the buyer's balance (converting first if asked); refused with
+    ``insufficient_funds`` when the balance is short, and then nothing moves."""
+    trade = _lock_for_payment(connection, trade_id, buyer_user_id)
+    quote = _quote_for(connection, settings, trade, request, now)
+    ledger.create_linked(connection, _hold_transfers(connection, trade, quote, now), now=now)
+    pay = quote.sell if quote else trade.money
+    return _mark_held(connection, trade, now, payment_source="balance", pay_currency=pay.currency.code,
+                      pay_amount=pay.amount_minor, quote_id=quote.id if quote else None,
+                      payment_failure_code=None)
+
+
+def pay_with_charge(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str,
+                    request: PayRequest, *, now: datetime) -> Trade:
+    """Charges a card or an e-wallet; the hold is made when the charge succeeds (at once, or
+    after 3-D Secure or the e-wallet's page), by ``on_trade_charge_settled``.
+
+    First the trade is marked as being paid (so a second payment is refused) and any quote
+    locked; then the charge runs; if it cannot even start, the mark is taken off again."""
+    amount = run_in_transaction(engine, lambda c: _start_payment(c, settings, trade_id, buyer_user_id, request, now))
+
+    def link_charge(connection: Connection, charge_id: str) -> None:
+        save(connection, load(connection, trade_id, for_update=True), now, charge_id=charge_id)
+
+    try:
+        charge = charges.start_charge(engine, settings, user_id=buyer_user_id, source=request.source,
+                                      amount=amount, purpose=f"trade:{trade_id}", now=now,
+                                      return_url=request.return_url, prepare=link_charge)
+    except AppError:
+        run_in_transaction(engine, lambda c: save(c, load(c, trade_id, for_update=True), now,
+                                                  payment_status=None, charge_id=None))
+        raise
+    if charge.status is charges.ChargeStatus.REQUIRES_ACTION:
+        run_in_transaction(engine, lambda c: _awaiting_action(c, trade_id, charge.id, now))
+    with engine.connect() as connection:
+        return load(connection, trade_id)
+
+
+def _awaiting_action(connection: Connection, trade_id: str, charge_id: str, now: datetime) -> None:
+    trade = load(connection, trade_id, for_update=True)
+    if trade.charge_id == charge_id and trade.payment_status == "processing":  # not settled meanwhile
+        save(connection, trade, now, payment_status="requires_action")
+
+
+def _start_payment(connection: Connection, settings: Settings, trade_id: str, buyer_user_id: str,
+                   request: PayRequest, now: datetime) -> Money:
+    trade = _lock_for_payment(connection, trade_id, buyer_user_id)
+    quote = _quote_for(connection, settings, trade, request, now)
+    pay = quote.sell if quote else trade.money
+    save(connection, trade, now, payment_status="processing", payment_source=request.source,
+         pay_currency=pay.currency.code, pay_amount=pay.amount_minor, charge_id=None,
+         quote_id=quote.id if quote else None, payment_failure_code=None)
+    return pay
+
+
+@charges.on_settled("trade")
+def on_trade_charge_settled(connection: Connection, charge: charges.Charge, now: datetime) -> None:
+    """Runs once, in the transaction that settles the charge."""
+    trade = load(connection, charge.purpose_id, for_update=True)
+    if charge.status is charges.ChargeStatus.FAILED:
+        save(connection, trade, now, payment_status="failed", payment_failure_code=charge.failure_code)
+        return
+    clearing = clearing_account(connection, charge.connector, charge.amount.currency.code, now).id
+    pay_wallet = wallet(connection, trade.buyer_user_id, charge.amount.currency.code, now).id
+    fund = TransferRequest.direct(f"{trade.id}:fund", debit=clearing, credit=pay_wallet,
+                                  amount=charge.amount.amount_minor, code="trade_funding", reference=trade.id)
+    if trade.status is not TradeStatus.AWAITING_PAYMENT or trade.charge_id != charge.id:
+        # The trade closed while the payer was at the bank: the money stays on their balance.
+        ledger.create_transfer(connection, fund, now=now)
+        save(connection, trade, now, payment_status="credited_to_balance")
+        return
+    quote = fx_service.get_quote(connection, trade.quote_id) if trade.quote_id else None
+    ledger.create_linked(connection, [fund, *_hold_transfers(connection, trade, quote, now)], now=now)
+    _mark_held(connection, trade, now)

@@ -94,13 +94,21 @@ def now() -> datetime:
     return clock.now()
 
 
+@pytest.fixture(scope="session")
+def vault_key_file(tmp_path_factory):
+    """One vault key for the session's database, as one installation has one: every card in the
+    database must stay readable (and re-wrappable) by whichever test rotates the key."""
+    return tmp_path_factory.mktemp("vault") / "vault.key"
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path):
+def settings(database_url: str, tmp_path, vault_key_file):
     """Test-mode settings on the session's database, with a data directory of this test's own."""
     from amanah.core.config import Settings
 
     return Settings(env="test", database_url=database_url, data_dir=tmp_path / "data",
-                    base_url="http://testserver", captcha="test", webhook_allow_private=True)
+                    base_url="http://testserver", captcha="test", webhook_allow_private=True,
+                    vault_key_file=vault_key_file)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 admin_keys_app = typer.Typer(help="Operator API keys (ak_…).", no_args_is_help=True)
 app.add_typer(admin_keys_app, name="admin-keys")
+from amanah.fx.cli import rates_app; app.add_typer(rates_app, name="rates")  # noqa: E402,E702
 
 
 def _engine():
@@ -60,20 +61,30 @@ def demo(
 ) -> None:
     """Serve on the embedded SQLite database with demo data; prints the URLs."""
     os.environ.setdefault("AMANAH_BASE_URL", f"http://{host}:{port}")
-    from amanah.core.clock import clock
-    from amanah.core.db import run_in_transaction
-    from amanah.operators import service as operators
+    from amanah import demo as demo_data
 
-    _settings, engine = _engine()
+    settings, engine = _engine()
     migrations.upgrade(engine)
-    _operator, operator_key = run_in_transaction(
-        engine, lambda connection: operators.create_key(connection, label="demo", now=clock.now()))
+    demo = demo_data.seed(engine, settings)
     engine.dispose()
-    typer.echo("Amanah demo (embedded SQLite database; demo data only)")
-    typer.echo(f"  API reference (OpenAPI): http://{host}:{port}/openapi.json")
-    typer.echo(f"  Health:                  http://{host}:{port}/healthz")
-    typer.echo(f"  Operator key:            {operator_key}")
-    typer.echo(f"  Try: curl -H 'Authorization: Bearer {operator_key}' http://{host}:{port}/v1/admin/ledger/verify")
+    base = f"http://{host}:{port}"
+    typer.echo("Amanah demo — embedded SQLite database, SAMPLE exchange rates, sandbox card acquirer")
+    typer.echo(f"  API reference (OpenAPI): {base}/openapi.json")
+    typer.echo(f"  Health:                  {base}/healthz")
+    typer.echo(f"  Operator key:            {demo['operator_key']}")
+    typer.echo(f"  Demo Bazaar platform key: {demo['platform_key']}")
+    typer.echo(f"  Buyer log-in:            {demo['buyer'][0]} / {demo['buyer'][1]}")
+    typer.echo(f"  Seller log-in:           {demo['seller'][0]} / {demo['seller'][1]}")
+    typer.echo(f"  A trade awaiting payment: {demo['trade_id']}")
+    typer.echo("  Pay it as the buyer (sandbox card 4242 4242 4242 4242):")
+    typer.echo(f"    T=$(curl -s {base}/v1/auth/token -H 'content-type: application/json' "
+               f"-d '{{\"email\":\"{demo['buyer'][0]}\",\"password\":\"{demo['buyer'][1]}\"}}' | "
+               "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
+    typer.echo(f"    C=$(curl -s {base}/v1/me/cards -H \"authorization: Bearer $T\" -H 'content-type: application/json' "
+               "-d '{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2030,\"cvc\":\"123\","
+               "\"holder_name\":\"Dewi Lestari\"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])')")
+    typer.echo(f"    curl -s {base}/v1/trades/{demo['trade_id']}/pay -H \"authorization: Bearer $T\" "
+               "-H 'content-type: application/json' -d \"{\\\"source\\\":\\\"$C\\\"}\"")
     serve(host=host, port=port, workers=1)
 
 
@@ -135,6 +146,45 @@ def admin_keys_revoke(key_id: str = typer.Argument(..., help="The key's id (adk_
     _settings, engine = _engine()
     run_in_transaction(engine, lambda connection: operators.revoke_key(connection, key_id, now=clock.now()))
     typer.echo(f"Revoked {key_id}.")
+
+
+platforms_app = typer.Typer(help="Platforms (marketplaces) and their secret keys.", no_args_is_help=True)
+app.add_typer(platforms_app, name="platforms")
+
+
+@platforms_app.command("create")
+def platforms_create(name: str = typer.Argument(..., help="The marketplace's name.")) -> None:
+    """Create a platform and print its secret key once (only its hash is stored)."""
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+    from amanah.platforms import service as platforms
+
+    _settings, engine = _engine()
+    migrations.upgrade(engine)
+    platform, secret = run_in_transaction(
+        engine, lambda connection: platforms.create_platform(connection, name=name, now=clock.now()))
+    typer.echo(secret)
+    typer.echo(f"Platform {platform.id} ({platform.name}). Store the key now: it is not shown again.", err=True)
+
+
+vault_app = typer.Typer(help="The card vault.", no_args_is_help=True)
+app.add_typer(vault_app, name="vault")
+
+
+@vault_app.command("rotate-key")
+def vault_rotate_key() -> None:
+    """Re-wrap every card's data key under a new key-encryption key.
+
+    The old key stays readable until every card is re-wrapped; if interrupted, run it again
+    and it finishes the rotation under way."""
+    from amanah.cards import service as cards
+    from amanah.cards import vault
+
+    settings, engine = _engine()
+    resuming = vault.rotation_in_progress(settings)
+    typer.echo("Finishing the interrupted rotation ..." if resuming else "Rotating the vault key ...")
+    total = cards.rotate_key(engine, settings, progress=lambda n: typer.echo(f"  re-wrapped {n} cards"))
+    typer.echo(f"Done: {total} cards re-wrapped; the vault key is now {vault.keyring(settings).active_id}.")
 
 
 def main() -> None:

@@ -36,13 +36,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(database_url: str, tmp_path: Path, vault_key_file: Path) -> Iterator[LiveServer]:
     port = free_port()
     env = {
         **os.environ,
         "AMANAH_ENV": "test",
         "AMANAH_DATABASE_URL": database_url,
         "AMANAH_DATA_DIR": str(tmp_path / "data"),
+        "AMANAH_VAULT_KEY_FILE": str(vault_key_file),
         "AMANAH_BASE_URL": f"http://127.0.0.1:{port}",
     }
     log = open(tmp_path / "server.log", "w")

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import amanah
-from amanah.api import errors, routers
+from amanah.api import errors, idempotency, routers
 from amanah.core import jobs
 from amanah.core.config import Settings, load_settings
 from amanah.core.db import create_engine
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     errors.install(app)
+    idempotency.install(app)  # Idempotency-Key on every POST
     for router in routers.ALL:
         app.include_router(router)
 

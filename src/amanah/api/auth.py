@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from amanah.api.deps import get_engine
 from amanah.core.errors import AuthenticationFailed
 from amanah.operators import service as operators
+from amanah.platforms import service as platforms
 
 operator_bearer = HTTPBearer(
     scheme_name="OperatorKey", description="An operator key `ak_…` from `amanah admin-keys create`.",
@@ -37,3 +38,18 @@ def require_operator(
     secret = bearer_secret(credentials, operators.KEY_PREFIX, "an operator key")
     with engine.connect() as connection:
         return operators.authenticate(connection, secret)
+
+
+platform_bearer = HTTPBearer(
+    scheme_name="PlatformKey", description="A platform's secret key `sk_…` from `amanah platforms create`.",
+    auto_error=False,
+)
+
+
+def require_platform(
+    credentials: HTTPAuthorizationCredentials | None = Depends(platform_bearer),
+    engine: Engine = Depends(get_engine),
+) -> platforms.Platform:
+    secret = bearer_secret(credentials, platforms.KEY_PREFIX, "a platform's secret key")
+    with engine.connect() as connection:
+        return platforms.authenticate(connection, secret)

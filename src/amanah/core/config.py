@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
-from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from amanah.core import limits
 
 
 class Environment(enum.StrEnum):
@@ -37,6 +39,29 @@ class Settings(BaseSettings):
     captcha: CaptchaMode = CaptchaMode.IMAGE
     vault_key_file: Path | None = None
     webhook_allow_private: bool = False
+    connector_timeout_s: float = Field(limits.CONNECTOR_TIMEOUT_S, gt=0, le=120)
+    """How long a card acquirer or e-wallet may take before the call counts as timed out (the
+    sandbox's timeout test card waits this long)."""
+    fx_spread_bps: int = Field(150, ge=0, le=limits.FX_SPREAD_BPS_MAX)
+    """The margin on every conversion, in basis points of the mid-market rate (150 = 1.5%)."""
+    fx_quote_validity_s: int = Field(60, ge=limits.FX_QUOTE_VALIDITY_MIN_S, le=limits.FX_QUOTE_VALIDITY_MAX_S)
+    """How long an FX quote can be locked by a payment after it is given."""
+    fx_rate_age_max_days: int = Field(4, ge=0, le=limits.FX_RATE_AGE_DAYS_LIMIT)
+    """Quotes refuse rates older than this many days (4 covers a long weekend of no ECB rates)."""
+    password_hashing: Literal["owasp", "test"] = "owasp"
+    """Argon2id cost: ``owasp`` (m=19456 KiB, t=2, p=1); ``test`` is nearly free, for fast test
+    runs only, and refused unless ``AMANAH_ENV=test``."""
+    mail_from: str = "Amanah <no-reply@amanah.invalid>"
+    """The ``From:`` of every e-mail the service sends."""
+    trust_x_forwarded_for: bool = False
+    """Behind one reverse proxy: take the client's address (log-in throttling) from the last
+    ``X-Forwarded-For`` entry. Leave off when clients connect directly: they could forge it."""
+
+    @model_validator(mode="after")
+    def _check_users(self) -> "Settings":
+        if self.password_hashing == "test" and self.env is not Environment.TEST:
+            raise ValueError("AMANAH_PASSWORD_HASHING=test is only allowed with AMANAH_ENV=test")
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
@@ -45,19 +70,19 @@ class Settings(BaseSettings):
         self.base_url = self.base_url.rstrip("/")
         return self
 
-    @cached_property
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'amanah.db'}"
 
-    @cached_property
+    @property
     def resolved_vault_key_file(self) -> Path:
         return self.vault_key_file or self.data_dir / "vault.key"
 
     @property
     def is_test(self) -> bool:
-        return self.env is Environment.TEST
+        return self.env == Environment.TEST
 
     def ensure_data_dir(self) -> None:
         """Creates the data directory (mode 0700: it holds keys and the embedded database)."""

@@ -11,7 +11,7 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset(
-    {"usr", "sel", "trd", "card", "top", "wdr", "ref", "dsp", "qt", "whe", "evt", "plt", "xfr", "adk"}
+    {"usr", "sel", "trd", "card", "top", "wdr", "ref", "dsp", "qt", "whe", "evt", "plt", "xfr", "adk", "chg", "whd"}
 )
 
 

@@ -45,3 +45,150 @@ PAGE_LIMIT_MAX = 100
 # Test mode
 TEST_CLOCK_ADVANCE_MAX_S = 400 * 24 * 3600
 """The test clock moves at most this far in one call."""
+
+# Exchange (fx)
+FX_SPREAD_BPS_MAX = 1000
+"""The spread on a conversion is at most 10% (``AMANAH_FX_SPREAD_BPS``)."""
+FX_QUOTE_VALIDITY_MIN_S = 5
+FX_QUOTE_VALIDITY_MAX_S = 3600
+"""A quote is valid for 5 s to an hour (``AMANAH_FX_QUOTE_VALIDITY_S``)."""
+FX_RATE_AGE_DAYS_LIMIT = 31
+"""``AMANAH_FX_RATE_AGE_MAX_DAYS`` may accept rates at most a month old."""
+FX_RATE_DATE_AHEAD_MAX_DAYS = 1
+"""A rate may be dated one day ahead of the server's UTC date (time zones), no more."""
+FX_RATE_EXPONENT_MAX = 9
+"""A stored rate lies between 10^-9 and 10^9 units of the quote currency per base unit."""
+FX_RATE_DIGITS_MAX = 20
+"""Significant digits accepted in an imported or typed rate."""
+FX_RATE_TEXT_LENGTH_MAX = 40
+"""Characters of a rate read before parsing (a huge exponent would keep Decimal busy)."""
+FX_RATE_SHOWN_DIGITS = 10
+"""Significant digits of the mid-market rates shown by ``GET /v1/fx/rates``."""
+FX_QUOTE_RATE_DIGITS = 12
+"""Significant digits of a quote's rate (rounded so that the buyer is charged enough)."""
+FX_CROSS_RATE_HOPS_MAX = 3
+"""A cross rate goes through at most two intermediate currencies."""
+FX_IMPORT_FILE_BYTES_MAX = 32 * 1024 * 1024
+"""A rates file is at most 32 MiB (the ECB's full history since 1999 is about 7 MiB)."""
+FX_IMPORT_ROWS_MAX = 1_000_000
+"""Rates read from one file, before the ones for currencies we do not hold are dropped."""
+FX_QUOTE_PURGE_AFTER_S = 24 * 3600
+"""Unused quotes are deleted a day after they expired; used ones stay with their payment."""
+FX_QUOTE_PURGE_BATCH_MAX = 1000
+ACCEPT_LANGUAGE_LENGTH_MAX = 512
+"""Characters of an ``Accept-Language`` header read; the rest is ignored."""
+ACCEPT_LANGUAGE_TAGS_MAX = 12
+
+# Users and sign-in
+PASSWORD_LENGTH_MIN = 8
+PASSWORD_LENGTH_MAX = 128
+"""Passwords are 8 to 128 characters (long passphrases welcome; Argon2 hashes any length, but
+a megabyte "password" would only cost us time)."""
+COMMON_PASSWORDS_COUNT = 3000
+"""Passwords among this many most common ones are refused."""
+USER_NAME_LENGTH_MAX = 200
+EMAIL_LENGTH_MAX = 254
+"""RFC 5321's limit on a forward path."""
+SECRET_BYTES = 32
+"""Random bytes in every token, session id and link secret (256 bits; at least 128 required)."""
+SECRET_TEXT_LENGTH_MAX = 128
+"""Characters of a presented token read before it is refused as malformed."""
+ACCESS_TOKEN_TTL_S = 30 * 24 * 3600
+SESSION_TTL_S = 7 * 24 * 3600
+PASSWORD_RESET_TTL_S = 30 * 60
+INVITATION_TTL_S = 7 * 24 * 3600
+"""An automatically registered buyer's set-your-password link lasts a week."""
+EMAIL_VERIFICATION_TTL_S = 3 * 24 * 3600
+LOGIN_LINK_TTL_S = 120
+"""A platform's single sign-on link ("My Alipay") works once, within two minutes."""
+CAPTCHA_TTL_S = 10 * 60
+CAPTCHA_LENGTH = 5
+CAPTCHA_ANSWER_LENGTH_MAX = 32
+LOGIN_FAILURES_BEFORE_DELAY = 3
+"""Failed log-ins (per account, per address) before each further one waits."""
+LOGIN_FAILURES_BEFORE_CAPTCHA = 3
+"""Failed log-ins (per account or per address) after which a captcha is required."""
+LOGIN_DELAY_FIRST_S = 1
+LOGIN_DELAY_MAX_S = 15 * 60
+"""The delay doubles after each failure, up to 15 minutes."""
+LOGIN_FAILURES_FORGOTTEN_AFTER_S = 24 * 3600
+"""A counter with no failure for a day starts again from zero."""
+TOTP_CODE_LENGTH = 6
+TOTP_VALID_WINDOW_STEPS = 1
+"""A TOTP code from one 30-second step before or after now is accepted (clock drift)."""
+RECOVERY_CODES_COUNT = 10
+RECOVERY_CODE_LENGTH_MAX = 32
+USERS_PURGE_BATCH_MAX = 1000
+"""Expired captchas, tokens and throttle counters deleted by one run of the purge job."""
+USERS_PURGE_AFTER_S = 7 * 24 * 3600
+"""Expired or used tokens are kept a week (for support questions), then deleted."""
+
+# Mail
+MAIL_SEND_BATCH_MAX = 20
+"""Messages one run of the sender claims."""
+MAIL_ATTEMPTS_MAX = 12
+"""Deliveries tried before a message is marked failed (about a day and a half of back-off)."""
+MAIL_RETRY_BACKOFF_FIRST_S = 30
+MAIL_RETRY_BACKOFF_MAX_S = 4 * 3600
+MAIL_CLAIM_LEASE_S = 120
+"""A claimed message not reported sent within this time is claimed again (its sender died)."""
+SMTP_TIMEOUT_S = 20
+MAIL_OUTBOX_LIST_MAX = 100
+MAIL_PARAM_LENGTH_MAX = 2000
+
+# Cards
+CARD_EXPIRY_YEARS_MAX = 20
+"""A card's expiry year may be at most this many years ahead."""
+CARD_HOLDER_NAME_LENGTH_MAX = 100
+CARDS_PER_USER_MAX = 20
+VAULT_REWRAP_BATCH_MAX = 500
+"""Cards re-wrapped per transaction by ``amanah vault rotate-key``."""
+CONNECTOR_TIMEOUT_S = 10.0
+"""How long a call to a card acquirer or e-wallet may take before it counts as failed."""
+CHARGES_RECOVERED_PER_RUN_MAX = 100
+"""Stuck charges settled by one run of the recovery job."""
+
+# Trades
+TRADE_PROTECTION_DAYS_DEFAULT = 15
+"""Buyer protection after shipping, before the money is released to the seller by itself."""
+TRADE_PROTECTION_DAYS_MAX = 180
+TRADE_UNPAID_EXPIRY_S = 24 * 3600
+"""An unpaid trade closes by itself after this long."""
+TRADES_PER_JOB_RUN_MAX = 200
+"""Trades released or expired by one run of a trade job."""
+
+# Webhooks
+WEBHOOK_ENDPOINTS_PER_PLATFORM_MAX = 16
+WEBHOOK_URL_LENGTH_MAX = 2048
+WEBHOOK_SECRET_BYTES = 32
+"""Random bytes of an endpoint's signing secret (Standard Webhooks asks for 24 to 64)."""
+WEBHOOK_PAYLOAD_BYTES_MAX = 256 * 1024
+"""An event's JSON body; trades send a few hundred bytes."""
+WEBHOOK_TIMEOUT_S = 10.0
+"""Connect, write and read each get this long before the attempt counts as failed."""
+WEBHOOK_DELIVERY_BATCH_MAX = 10
+"""Deliveries one run of the job claims; they are sent in parallel (one thread each)."""
+WEBHOOK_CLAIM_LEASE_S = 120
+"""A claimed delivery not reported within this time is claimed again (its worker died). Longer
+than a whole batch can take: every request of a batch is bounded by the timeout above."""
+WEBHOOK_RETRY_BACKOFF_FIRST_S = 30
+WEBHOOK_RETRY_BACKOFF_MAX_S = 8 * 3600
+WEBHOOK_RETRY_JITTER = 0.25
+"""Each retry delay is multiplied by a random factor in [1 - 0.25, 1 + 0.25)."""
+WEBHOOK_ATTEMPTS_MAX = 19
+"""Attempts before a delivery is given up: with the back-off above, about 3 days."""
+WEBHOOK_RESPONSE_BYTES_READ_MAX = 1024
+WEBHOOK_ADDRESSES_TRIED_MAX = 3
+"""A host with several addresses: the next is tried only when a connection is refused."""
+"""Bytes of a failing endpoint's answer kept to show the platform why."""
+
+# Idempotency keys
+IDEMPOTENCY_KEY_LENGTH_MAX = 255
+IDEMPOTENCY_KEY_TTL_S = 25 * 3600
+"""Keys are kept at least 24 hours (API.md); the extra hour covers clients near the limit."""
+IDEMPOTENCY_LEASE_S = 120
+"""A request still marked running after this long is taken to have crashed; a repeat may run."""
+IDEMPOTENCY_REQUEST_BYTES_MAX = 1024 * 1024
+IDEMPOTENCY_RESPONSE_BYTES_MAX = 1024 * 1024
+"""A larger response is not stored: the key is released and a repeat runs again."""
+IDEMPOTENCY_PURGE_BATCH_MAX = 1000

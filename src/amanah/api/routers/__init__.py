@@ -2,8 +2,16 @@
 
 from fastapi import APIRouter
 
-ALL: list[APIRouter] = []
+from amanah.api.routers import admin, cards, fx, mail_testmode, sandbox, testmode, trades, users, webhooks
 
-from amanah.api.routers import admin, testmode  # noqa: E402
-
-ALL += [admin.router, testmode.router]
+ALL: list[APIRouter] = [
+    users.router,
+    cards.router,
+    trades.router,
+    webhooks.router,
+    fx.router,
+    admin.router,
+    testmode.router,
+    mail_testmode.router,
+    sandbox.router,
+]

@@ -175,3 +175,16 @@ def recover_stuck(engine: Engine, settings: Settings, *, now: datetime, older_th
         operation = known or Operation(OperationStatus.FAILED, charge_id, "processing_error")
         run_in_transaction(engine, lambda c: settle(c, charge_id, operation, now=now))
     return len(stuck)
+
+
+def refund_charge(engine: Engine, settings: Settings, *, charge_id: str, refund_id: str,
+                  amount: Money) -> Operation | None:
+    """Sends ``amount`` of a succeeded charge back to where it came from (card or e-wallet);
+    called outside any transaction, and safe to call again with the same ``refund_id``. None
+    when the connector did not answer: the outcome is unknown, so ask again later."""
+    charge = run_in_transaction(engine, lambda c: get_charge(c, charge_id))
+    assert charge.status is ChargeStatus.SUCCEEDED and amount.currency == charge.amount.currency
+    try:
+        return by_name(engine, settings, charge.connector).refund(refund_id, charge_id, amount)
+    except ConnectorTimeout:
+        return None

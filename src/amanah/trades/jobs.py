@@ -20,3 +20,13 @@ def auto_release(engine: Engine, _settings: Settings, now: datetime) -> int:
 @jobs.register("trades.expire_unpaid", interval_s=30.0)
 def expire_unpaid(engine: Engine, _settings: Settings, now: datetime) -> int:
     return run_in_transaction(engine, lambda connection: service.expire_due(connection, now=now))
+
+
+@jobs.register("trades.finish_refunds", interval_s=30.0)
+def finish_refunds(engine: Engine, settings: Settings, now: datetime) -> int:
+    """Refunds a crash left between our ledger and the card acquirer's answer."""
+    from amanah.core import limits
+    from amanah.trades.service.refunds import finish_stuck_refunds
+
+    return finish_stuck_refunds(engine, settings, now=now, older_than_s=2 * settings.connector_timeout_s,
+                                limit=limits.TRADES_PER_JOB_RUN_MAX)

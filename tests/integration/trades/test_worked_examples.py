@@ -243,3 +243,37 @@ class TestOpeningATrade:
             response = market.client.post("/v1/trades", json=body, headers=market.as_platform)
             assert response.status_code in (400, 404), response.text
             assert response.json()["error"]["param"] == param
+
+
+class TestRefundsToTheCard:
+    def _card_paid_trade(self, market, amount=3000, number="4242424242424242"):
+        trade = market.open_trade(amount)
+        buyer = market.token_for(trade["buyer"]["user_id"])
+        card = market.client.post("/v1/me/cards", json={"number": number, "exp_month": 12, "exp_year": 2031,
+                                                        "cvc": "123", "holder_name": "Ivan Petrov"}, headers=buyer).json()
+        paid = market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": card["id"]}, headers=buyer).json()
+        assert paid["status"] == "held"
+        return paid, buyer
+
+    def test_a_card_payment_is_refunded_to_the_card_not_the_balance(self, market):
+        trade, _buyer = self._card_paid_trade(market)
+        refund = market.client.post(f"/v1/trades/{trade['id']}/refunds", json={"amount": 1000, "reason": "late"},
+                                    headers=market.as_platform).json()
+        assert (refund["status"], refund["destination"]) == ("succeeded", "source")
+        buyer_wallet = market.wallet(trade["buyer"]["user_id"])
+        assert buyer_wallet.available == 0 and buyer_wallet.debits_pending == 2000
+        market.verify()
+
+    def test_a_dispute_refund_of_an_e_wallet_payment_goes_back_to_the_e_wallet(self, market, engine):
+        from amanah.cards import charges
+
+        trade = market.open_trade(1500)
+        buyer = market.token_for(trade["buyer"]["user_id"])
+        pending = market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": "wallet:alphapay"}, headers=buyer).json()
+        market.client.post(pending["payment"]["next_action"]["url"].removeprefix("http://testserver"), data={"outcome": "approve"})
+        market.client.post(f"/v1/trades/{trade['id']}/dispute", json={"reason": "Wrong colour"}, headers=buyer)
+        settled = market.client.post(f"/v1/trades/{trade['id']}/dispute/resolve", json={"outcome": "refund_buyer"},
+                                     headers=market.as_platform).json()
+        assert settled["status"] == "refunded"
+        assert market.wallet(trade["buyer"]["user_id"]).available == 0  # it went back to the e-wallet
+        market.verify()

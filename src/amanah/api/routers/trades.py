@@ -20,6 +20,7 @@ from amanah.core.errors import PermissionDenied
 from amanah.money import Money, currency
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
+from amanah.trades.service.refunds import finish_refund_to_source, finish_refunds_of
 
 router = APIRouter(prefix="/v1", tags=["trades"])
 
@@ -217,8 +218,9 @@ class RefundOut(BaseModel):
     currency: str
     reason: str
     source: str = Field(description="escrow (before completion) or seller_balance (after).")
-    destination: str
-    status: str
+    destination: str = Field(description="source (back to the card or e-wallet paid with) or balance.")
+    status: str = Field(description="succeeded, or processing while the card network answers.")
+    failure_code: str | None = Field(None, description="Why it could not go back to the card (it stayed on the balance).")
     created_at: datetime
     trade: TradeOut
 
@@ -233,6 +235,9 @@ def refund(trade_id: str, body: RefundBody, caller: Caller = Depends(platform_or
         return trades.refund(connection, trade_id, amount=body.amount, reason=body.reason, now=now)
 
     trade, record = run_in_transaction(engine, work)
+    if record["status"] == "processing":  # on its way back to the card or e-wallet
+        record = finish_refund_to_source(engine, settings, record["id"], now=now)
+        trade = run_in_transaction(engine, lambda c: trades.load(c, trade_id))
     return {**record, "trade": _out(engine, settings, trade)}
 
 
@@ -262,7 +267,10 @@ def resolve(trade_id: str, body: ResolveBody, platform=Depends(require_platform)
         trades.get_visible(connection, trades.Viewer(platform_id=platform.id), trade_id)
         return trades.resolve(connection, trade_id, outcome=body.outcome, buyer_amount=body.buyer_amount, now=now)
 
-    return _out(engine, settings, run_in_transaction(engine, work))
+    trade = run_in_transaction(engine, work)
+    if trade.refunded_amount:
+        finish_refunds_of(engine, settings, trade_id, now=now)
+    return _out(engine, settings, trade)
 
 
 @router.post("/trades/{trade_id}/cancel", response_model=TradeOut, summary="Cancel an unpaid trade (platform)")

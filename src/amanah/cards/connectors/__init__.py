@@ -50,8 +50,9 @@ class CardAcquirer(Protocol):
     def complete_action(self, charge_id: str, approved: bool) -> Operation:
         """The payer approved (or failed) the challenge of a charge that required action."""
 
-    def refund(self, charge_id: str, amount: Money) -> Operation:
-        """Returns all or part of a captured charge to the card."""
+    def refund(self, refund_id: str, charge_id: str, amount: Money) -> Operation:
+        """Returns all or part of a captured charge to the card. Idempotent by ``refund_id``: the
+        same refund asked again (after a crash) is not paid twice."""
 
     def payout(self, payout_id: str, card: CardDetails, amount: Money) -> Operation:
         """Sends money to a card (a withdrawal)."""
@@ -68,6 +69,6 @@ class EWalletProvider(Protocol):
 
     def complete_action(self, charge_id: str, approved: bool) -> Operation: ...
 
-    def refund(self, charge_id: str, amount: Money) -> Operation: ...
+    def refund(self, refund_id: str, charge_id: str, amount: Money) -> Operation: ...
 
     def status(self, charge_id: str) -> Operation | None: ...

@@ -50,8 +50,8 @@ class _SandboxBase:
         self.engine, self.settings = engine, settings
 
     def _record(self, kind: str, charge_id: str | None, amount: Money, status: S,
-                failure_code: str | None = None) -> Operation:
-        operation_id = f"sbx_{secrets.token_hex(12)}"
+                failure_code: str | None = None, operation_id: str | None = None) -> Operation:
+        operation_id = operation_id or f"sbx_{secrets.token_hex(12)}"
         now = clock.now()
         run_in_transaction(self.engine, lambda c: c.execute(ops.insert().values(
             id=operation_id, connector=self.name, kind=kind, charge_id=charge_id, amount=amount.amount_minor,
@@ -89,11 +89,29 @@ class _SandboxBase:
         done = run_in_transaction(self.engine, work)
         return done or self.status(charge_id) or Operation(S.FAILED, charge_id, "charge_not_found")
 
-    def refund(self, charge_id: str, amount: Money) -> Operation:
+    def refund(self, refund_id: str, charge_id: str, amount: Money) -> Operation:
+        with self.engine.connect() as connection:
+            done = connection.execute(sa.select(ops).where(ops.c.id == refund_id)).first()
+        if done is not None:  # asked again after a crash: answer as the first time
+            return Operation(S(done.status), done.id, done.failure_code)
         original = self.status(charge_id)
+        refunded = self._refunded(charge_id)
         if original is None or original.status is not S.SUCCEEDED:
-            return self._record("refund", charge_id, amount, S.FAILED, "charge_not_captured")
-        return self._record("refund", charge_id, amount, S.SUCCEEDED)
+            return self._record("refund", charge_id, amount, S.FAILED, "charge_not_captured", refund_id)
+        if refunded + amount.amount_minor > self._charged(charge_id):
+            return self._record("refund", charge_id, amount, S.FAILED, "refund_exceeds_charge", refund_id)
+        return self._record("refund", charge_id, amount, S.SUCCEEDED, None, refund_id)
+
+    def _charged(self, charge_id: str) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(ops.c.amount).where(
+                ops.c.connector == self.name, ops.c.charge_id == charge_id, ops.c.kind == "charge")).scalar_one()
+
+    def _refunded(self, charge_id: str) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.coalesce(sa.func.sum(ops.c.amount), 0)).where(
+                ops.c.connector == self.name, ops.c.charge_id == charge_id, ops.c.kind == "refund",
+                ops.c.status == S.SUCCEEDED.value)).scalar_one()
 
 
 class SandboxAcquirer(_SandboxBase):

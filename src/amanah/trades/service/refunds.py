@@ -3,16 +3,22 @@ after. Never more than was paid in total. Each refund is its own record (``ref_â
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Connection
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 from amanah import ledger
+from amanah.cards import charges
+from amanah.cards.connectors import OperationStatus
+from amanah.core.config import Settings
+from amanah.core.db import run_in_transaction
 from amanah.core.errors import Conflict, InsufficientFunds, InvalidRequest
 from amanah.core.ids import new_id
 from amanah.ledger import TransferRequest
 from amanah.trades.models import refunds
-from amanah.trades.service.common import Trade, emit, load, save, wallet
+from amanah.money import Money, currency
+from amanah.trades.service.common import Trade, clearing_account, emit, load, save, wallet
 from amanah.trades.states import ESCROW_STATES, TradeStatus, check_transition
 
 
@@ -32,18 +38,88 @@ def refund(connection: Connection, trade_id: str, *, amount: int, reason: str, n
     else:
         _refund_from_seller(connection, trade, refund_id, amount, now)
         source = "seller_balance"
+    destination, status_of_refund = "balance", "succeeded"
+    if _paid_by_charge(trade):
+        _reserve_for_source(connection, trade, refund_id, amount, now)
+        destination, status_of_refund = "source", "processing"
     refunded_amount = trade.refunded_amount + amount
     status = TradeStatus.REFUNDED if refunded_amount == trade.amount else trade.status
     if status is TradeStatus.REFUNDED:
         check_transition(trade.status, status, "refunded")
     record = {"id": refund_id, "trade_id": trade.id, "amount": amount, "currency": trade.currency,
-              "reason": reason.strip()[:500] or "requested", "source": source, "destination": "balance",
-              "status": "succeeded", "created_at": now, "updated_at": now}
+              "reason": reason.strip()[:500] or "requested", "source": source, "destination": destination,
+              "status": status_of_refund, "created_at": now, "updated_at": now}
     connection.execute(refunds.insert().values(record))
     updated = save(connection, trade, now, refunded_amount=refunded_amount, status=status,
                    release_at=None if status is TradeStatus.REFUNDED else trade.release_at)
     emit(connection, updated, "trade.refunded", now, refund={"id": refund_id, "amount": amount, "source": source})
     return updated, record
+
+
+def _paid_by_charge(trade: Trade) -> bool:
+    """Paid by card or e-wallet in the trade's own currency: the refund goes back there. (Paid
+    from the balance, or in another currency, it stays on the buyer's balance.)"""
+    return bool(trade.charge_id) and trade.payment_source != "balance" and trade.pay_currency == trade.currency
+
+
+def _reserve_for_source(connection: Connection, trade: Trade, refund_id: str, amount: int, now: datetime) -> None:
+    """Holds the refunded money on its way back to the card, so the buyer cannot spend it while
+    the acquirer is asked; posted when the acquirer refunds, voided (it stays) if it refuses."""
+    charge = charges.get_charge(connection, trade.charge_id)
+    ledger.create_transfer(connection, TransferRequest.pending(
+        f"{refund_id}:to_source", debit=wallet(connection, trade.buyer_user_id, trade.currency, now).id,
+        credit=clearing_account(connection, charge.connector, trade.currency, now).id, amount=amount,
+        code="refund_to_source", reference=trade.id), now=now)
+
+
+def finish_refund_to_source(engine: Engine, settings: Settings, refund_id: str, *, now: datetime) -> dict:
+    """Asks the card acquirer or e-wallet to refund, outside any transaction, then posts or voids
+    the reservation. Safe to run again (the recovery job does, after a crash)."""
+    with engine.connect() as connection:
+        record = dict(connection.execute(sa.select(refunds).where(refunds.c.id == refund_id)).one()._mapping)
+        trade = load(connection, record["trade_id"])
+    if record["status"] != "processing":
+        return record
+    operation = charges.refund_charge(engine, settings, charge_id=trade.charge_id, refund_id=refund_id,
+                                      amount=Money(record["amount"], currency(record["currency"])))
+    if operation is None:
+        return record  # unknown outcome: the job asks again later
+    return run_in_transaction(engine, lambda c: _settle_refund(c, refund_id, operation, now))
+
+
+def _settle_refund(connection: Connection, refund_id: str, operation, now: datetime) -> dict:
+    locked = connection.execute(sa.select(refunds).where(refunds.c.id == refund_id).with_for_update()).one()
+    if locked.status != "processing":
+        return dict(locked._mapping)
+    succeeded = operation.status is OperationStatus.SUCCEEDED
+    request = (TransferRequest.post if succeeded else TransferRequest.void)(
+        f"{refund_id}:{'sent' if succeeded else 'kept'}", pending_id=f"{refund_id}:to_source",
+        code="refund_to_source", reference=locked.trade_id)
+    ledger.create_transfer(connection, request, now=now)
+    connection.execute(refunds.update().where(refunds.c.id == refund_id).values(
+        status="succeeded", destination="source" if succeeded else "balance",
+        failure_code=None if succeeded else operation.failure_code, updated_at=now))
+    return dict(connection.execute(sa.select(refunds).where(refunds.c.id == refund_id)).one()._mapping)
+
+
+def finish_refunds_of(engine: Engine, settings: Settings, trade_id: str, *, now: datetime) -> None:
+    """Sends on every refund of the trade still waiting for the card network (after a refund or
+    a dispute settled in the buyer's favour)."""
+    with engine.connect() as connection:
+        waiting = connection.execute(sa.select(refunds.c.id).where(
+            refunds.c.trade_id == trade_id, refunds.c.status == "processing")).scalars().all()
+    for refund_id in waiting:
+        finish_refund_to_source(engine, settings, refund_id, now=now)
+
+
+def finish_stuck_refunds(engine: Engine, settings: Settings, *, now: datetime, older_than_s: float, limit: int) -> int:
+    with engine.connect() as connection:
+        stuck = connection.execute(sa.select(refunds.c.id).where(
+            refunds.c.status == "processing", refunds.c.updated_at < now - timedelta(seconds=older_than_s))
+            .limit(limit)).scalars().all()
+    for refund_id in stuck:
+        finish_refund_to_source(engine, settings, refund_id, now=now)
+    return len(stuck)
 
 
 def _refund_from_escrow(connection: Connection, trade: Trade, refund_id: str, amount: int, now: datetime) -> Trade:

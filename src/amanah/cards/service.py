@@ -121,6 +121,16 @@ def delete_card(connection: Connection, user_id: str, card_id: str, *, now: date
         deleted_at=now, number_ciphertext=None, wrapped_key=None, kek_id=None))
 
 
+def forget_cards(connection: Connection, user_id: str, *, now: datetime) -> int:
+    """Account closure: every live card deleted as above, and the holder's name blanked on all
+    of them (it names the person); how many were live."""
+    live = list_cards(connection, user_id)
+    for card in live:
+        delete_card(connection, user_id, card.id, now=now)
+    connection.execute(cards.update().where(cards.c.user_id == user_id).values(holder_name=""))
+    return len(live)
+
+
 def card_details(connection: Connection, settings: Settings, user_id: str, card_id: str) -> CardDetails:
     """The card's number, out of the vault, for a connector call (never stored or logged)."""
     get_card(connection, user_id, card_id)

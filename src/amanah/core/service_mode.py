@@ -41,6 +41,7 @@ class ModeState:
     changed_by: str | None
     changed_at: datetime | None
     reason: str | None
+    change_id: int | None = None
 
     def to_dict(self) -> dict:
         return {"mode": self.mode.value, "changed_by": self.changed_by, "changed_at": self.changed_at,
@@ -52,7 +53,7 @@ def current(connection: Connection) -> ModeState:
         sa.select(service_mode_changes).order_by(service_mode_changes.c.id.desc()).limit(1)).first()
     if row is None:
         return ModeState(Mode.NORMAL, None, None, None)
-    return ModeState(Mode(row.mode), row.changed_by, row.changed_at, row.reason)
+    return ModeState(Mode(row.mode), row.changed_by, row.changed_at, row.reason, row.id)
 
 
 def set_mode(connection: Connection, mode: str, *, changed_by: str, now: datetime,
@@ -66,10 +67,46 @@ def set_mode(connection: Connection, mode: str, *, changed_by: str, now: datetim
     return current(connection)
 
 
-def refuse_new_business(connection: Connection, what: str) -> None:
+_STILL_WORKS = {
+    "user": ("You can still log in, pay for orders already placed with your balance, withdraw your "
+             "balance to a card, delete your cards and download your data. Please withdraw your balance."),
+    "platform": ("Trades already open keep working: the buyer can pay them from their balance, and they "
+                 "can be shipped, confirmed, refunded and disputed as usual."),
+}
+
+
+def refuse_new_business(connection: Connection, what: str, *, audience: str = "user") -> None:
     """Raises ``ServiceMode`` (403) while winding down. ``what`` completes "… is closed", e.g.
-    "Registration"."""
+    "Registration"; ``audience`` ("user" or "platform") picks what the message says still works."""
     if current(connection).mode is Mode.WIND_DOWN:
-        raise ServiceMode(
-            f"{what} is closed: this payment service is winding down. You can still log in, pay for "
-            "open orders with your balance, withdraw your balance to a card and delete your cards.")
+        raise ServiceMode(f"{what} is closed: this payment service is winding down. {_STILL_WORKS[audience]}")
+
+
+def wind_down_started(connection: Connection) -> ModeState | None:
+    """The change that began the wind-down under way (None in normal mode). Setting
+    ``wind_down`` again while winding down continues the same wind-down: notices are per start."""
+    last_normal = sa.select(sa.func.max(service_mode_changes.c.id)).where(
+        service_mode_changes.c.mode == Mode.NORMAL.value).scalar_subquery()
+    row = connection.execute(
+        sa.select(service_mode_changes).where(
+            service_mode_changes.c.mode == Mode.WIND_DOWN.value,
+            service_mode_changes.c.id > sa.func.coalesce(last_normal, 0))
+        .order_by(service_mode_changes.c.id).limit(1)).first()
+    if row is None or current(connection).mode is not Mode.WIND_DOWN:
+        return None
+    return ModeState(Mode(row.mode), row.changed_by, row.changed_at, row.reason, row.id)
+
+
+def banner(connection: Connection, locale: str | None = None) -> dict | None:
+    """What the cabinet shows every signed-in user while winding down (None in normal mode):
+    ``{"mode", "since", "texts": {locale: {title, body, still_works, to_do}}}``, and with
+    ``locale`` the words in that language at the top level as well."""
+    started = wind_down_started(connection)
+    if started is None:
+        return None
+    from amanah.core.service_mode_texts import BANNER_TEXTS, pick
+
+    shown = {"mode": Mode.WIND_DOWN.value, "since": started.changed_at, "texts": BANNER_TEXTS}
+    if locale is not None:
+        shown.update(pick(locale))
+    return shown

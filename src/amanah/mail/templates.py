@@ -36,6 +36,7 @@ LINK_PATHS = {
     "password_reset": "/reset-password?token={token}",
     "invitation": "/reset-password?token={token}",
     "password_changed": "/forgot-password",
+    "wind_down_notice": "/login",
 }
 
 GREETINGS = {
@@ -129,6 +130,42 @@ TEXTS: dict[str, dict[str, Words]] = {
             "您在使用 Amanah 的交易平台上完成了付款，因此我们用此电子邮件地址为您创建了账户。"
             "您的付款以及为您托管的资金都在其中。",
             "请在 7 天内打开下面的链接设置密码。您也可以随时从交易平台的菜单进入账户。"), "设置密码"),
+    },
+    "wind_down_notice": {
+        "en": Words("Amanah is closing: please withdraw your balance", (
+            "The Amanah payment service is winding down. Registration, binding new cards, top-ups and "
+            "new orders are closed. Your money is safe and stays yours: your account still holds a "
+            "balance or money in escrow.",
+            "Everything you need keeps working: log in, pay for orders already placed with your balance, "
+            "follow your orders to the end (confirm receipt, refunds, disputes), withdraw your balance "
+            "to a card and delete your cards.",
+            "Please log in and withdraw your balance (My account → Withdraw). Once it is zero and no "
+            "order is open, you can download your data and close your account."), "Log in to my account"),
+        "ru": Words("Amanah закрывается: пожалуйста, выведите баланс", (
+            "Платёжный сервис Amanah сворачивает работу. Регистрация, привязка новых карт, пополнение и "
+            "новые заказы закрыты. Ваши деньги в сохранности и остаются вашими: на вашем счёте есть "
+            "баланс или деньги, удерживаемые до получения товара.",
+            "Всё нужное продолжает работать: вход, оплата уже оформленных заказов с баланса, завершение "
+            "заказов (подтверждение получения, возвраты, споры), вывод баланса на карту и удаление карт.",
+            "Пожалуйста, войдите и выведите баланс («Мой счёт» → «Вывести»). Когда баланс станет нулевым "
+            "и открытых заказов не останется, можно выгрузить свои данные и закрыть учётную запись."),
+            "Войти в учётную запись"),
+        "id": Words("Amanah akan ditutup: silakan tarik saldo Anda", (
+            "Layanan pembayaran Amanah sedang ditutup. Pendaftaran, pengikatan kartu baru, isi ulang "
+            "saldo, dan pesanan baru sudah ditutup. Uang Anda aman dan tetap milik Anda: akun Anda masih "
+            "memiliki saldo atau dana yang ditahan di escrow.",
+            "Semua yang Anda perlukan tetap berfungsi: masuk, membayar pesanan yang sudah dibuat dengan "
+            "saldo, menyelesaikan pesanan (konfirmasi penerimaan, pengembalian dana, sengketa), menarik "
+            "saldo ke kartu, dan menghapus kartu.",
+            "Silakan masuk dan tarik saldo Anda (Akun saya → Tarik). Setelah saldo nol dan tidak ada "
+            "pesanan terbuka, Anda dapat mengunduh data dan menutup akun."), "Masuk ke akun saya"),
+        "zh": Words("Amanah 即将关闭：请提现您的余额", (
+            "Amanah 支付服务正在逐步关闭。注册、绑定新卡、充值和新订单已停止。您的资金安全，仍归您所有："
+            "您的账户中仍有余额或托管中的资金。",
+            "您需要的功能仍可使用：登录、用余额支付已下的订单、完成订单（确认收货、退款、争议）、将余额"
+            "提现到银行卡以及删除银行卡。",
+            "请登录并提现您的余额（我的账户 → 提现）。余额为零且没有未完成的订单后，您可以下载数据并注销账户。"),
+            "登录我的账户"),
     },
 }
 

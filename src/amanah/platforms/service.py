@@ -148,3 +148,11 @@ def platform_user_id_of(connection: Connection, platform_id: str, user_id: str) 
     row = connection.execute(sa.select(platform_users.c.platform_user_id).where(
         platform_users.c.platform_id == platform_id, platform_users.c.user_id == user_id)).first()
     return row.platform_user_id if row else None
+
+
+def forget_user(connection: Connection, user_id: str) -> None:
+    """Account closure: the platforms' buyer links to the user are dropped (the same buyer
+    paying again gets a new account, not the closed one) and seller names blanked; seller rows
+    stay, as trades name them."""
+    connection.execute(platform_users.delete().where(platform_users.c.user_id == user_id))
+    connection.execute(sellers.update().where(sellers.c.user_id == user_id).values(name=""))

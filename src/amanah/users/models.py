@@ -33,6 +33,8 @@ users = sa.Table(
     sa.Column("registered_automatically", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Set when the user closed the account: the row stays (the ledger names it), anonymised.
+    sa.Column("closed_at", UTCDateTime, nullable=True),
 )
 
 user_tokens = sa.Table(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.user_auth import current_user
 from amanah.cards import service as cards
+from amanah.core import service_mode
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 
@@ -48,9 +49,14 @@ class CardDeleted(BaseModel):
 @router.post("", status_code=201, response_model=CardOut, summary="Bind a card to my account")
 def bind_card(body: CardBind, user=Depends(current_user), engine: Engine = Depends(get_engine),
               settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
-    # TODO(issue 8): refuse with service_mode while winding down (pass before_insert=...).
+    refuse = lambda connection: service_mode.refuse_new_business(connection, "Binding new cards")  # noqa: E731
+    # Asked before the bank is called (no verification charge for nothing) and again in the
+    # storing transaction (the operator may switch in between).
+    with engine.connect() as connection:
+        refuse(connection)
     card = cards.bind_card(engine, settings, user_id=user.id, number=body.number, exp_month=body.exp_month,
-                           exp_year=body.exp_year, cvc=body.cvc, holder_name=body.holder_name, now=now)
+                           exp_year=body.exp_year, cvc=body.cvc, holder_name=body.holder_name, now=now,
+                           before_insert=refuse)
     return card.to_dict()
 
 

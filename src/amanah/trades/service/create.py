@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from amanah.core import limits
+from amanah.core import limits, service_mode
 from amanah.core.errors import Conflict, InvalidRequest
 from amanah.core.ids import new_id
 from amanah.money import Money, currency
@@ -16,6 +16,7 @@ from amanah.platforms import service as platforms
 from amanah.trades.models import trades
 from amanah.trades.service.common import Trade, load
 from amanah.trades.states import TradeStatus
+from amanah.users import service as users
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ def create_trade(connection: Connection, platform_id: str, new: NewTrade, *, now
         trades.c.platform_id == platform_id, trades.c.out_trade_no == new.out_trade_no)).first()
     if existing is not None:
         return _same_or_conflict(load(connection, existing.id), new), False
+    # A repeat of an existing trade (above) is no new business; anything else is.
+    service_mode.refuse_new_business(connection, "Opening new trades", audience="platform")
+    if users.is_closed(connection, seller.user_id):
+        raise Conflict("This seller closed their payment account; it cannot receive new trades.",
+                       code="seller_account_closed", param="seller_id")
     buyer = platforms.link_buyer(connection, platform_id, platform_user_id=new.buyer_platform_user_id,
                                  email=new.buyer_email, name=new.buyer_name, now=now)
     if buyer.id == seller.user_id:

@@ -10,6 +10,7 @@ from amanah.users.service.accounts import (
     register_user,
     send_email_verification,
 )
+from amanah.users.service.closure import anonymise, check_owner, closed_user_ids, is_closed
 from amanah.users.service.captcha import NewCaptcha, consume_captcha, create_captcha
 from amanah.users.service.login import log_in
 from amanah.users.service.outcome import Outcome
@@ -37,6 +38,7 @@ from amanah.users.service.two_factor import (
 
 __all__ = [
     "AccessToken", "LoginLinkUse", "NewCaptcha", "Outcome", "Session", "TwoFactorSetup", "User",
+    "anonymise", "check_owner", "closed_user_ids", "is_closed",
     "begin_two_factor", "confirm_email", "confirm_password_reset", "confirm_two_factor",
     "consume_captcha", "consume_login_link", "create_captcha", "create_login_link",
     "disable_two_factor", "end_session", "find_user_by_email", "get_user", "issue_access_token",

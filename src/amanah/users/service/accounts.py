@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from amanah import mail
-from amanah.core import limits
+from amanah.core import limits, service_mode
 from amanah.core.config import Settings
 from amanah.core.errors import InvalidRequest, NotFound
 from amanah.core.ids import new_id
@@ -60,7 +60,7 @@ def _clean_name(name: str | None) -> str:
     if len(name) > limits.USER_NAME_LENGTH_MAX:
         raise InvalidRequest(f"The name may have at most {limits.USER_NAME_LENGTH_MAX} characters.", param="name")
     if any(ord(character) < 32 for character in name):
-        raise InvalidRequest("The name must not contain control characters.", param="name")
+        raise InvalidRequest("The name must not contain control characters.", code="invalid_name", param="name")
     return name
 
 
@@ -87,8 +87,7 @@ def find_user_by_email(conn: Connection, email: str) -> User | None:
 
 def refuse_registration_if_winding_down(conn: Connection) -> None:
     """The one place where registration asks the service mode."""
-    # TODO(issue 8): raise ServiceMode while the operator winds the service down.
-    return None
+    service_mode.refuse_new_business(conn, "Registration")
 
 
 def register_user(conn: Connection, settings: Settings, *, email: str, password: str, name: str,
@@ -116,6 +115,8 @@ def register_automatically(conn: Connection, email: str, name: str | None = None
     existing = user_row_by_email(conn, email)
     if existing is not None:
         return User.from_row(existing)
+    # Said to the marketplace whose request (a trade, a seller) would open the account.
+    service_mode.refuse_new_business(conn, "Opening new accounts", audience="platform")
     user_id = _insert_user(conn, email=email, name=_clean_name(name), locale=locale, now=now,
                            password_hash=None, automatically=True)
     from amanah.users.service.reset import send_set_password_link

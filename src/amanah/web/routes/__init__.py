@@ -1,0 +1,10 @@
+"""The cabinet's routes, as one router (``api/routers/__init__.py`` includes it; not in the
+OpenAPI document: these are pages, not the API)."""
+
+from fastapi import APIRouter
+
+from amanah.web.routes import account, auth, history, static, trades, wallet
+
+router = APIRouter(include_in_schema=False)
+for module in (static, auth, account, wallet, history, trades):
+    router.include_router(module.router)

@@ -1,0 +1,26 @@
+"""The cabinet's own static files (styles, script, icons, vendored htmx), served from the package:
+nothing comes from a CDN."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
+
+STATIC_DIR = (Path(__file__).parent.parent / "static").resolve()
+_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+CACHE_S = 3600
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/static/{name:path}")
+def static_file(name: str) -> Response:
+    path = (STATIC_DIR / name).resolve()
+    if not path.is_relative_to(STATIC_DIR) or not path.is_file() or path.suffix not in _TYPES:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    media_type = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": f"public, max-age={CACHE_S}",
+                                                              "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,93 @@
+"""My account → top up (card or e-wallet, with 3-D Secure) and withdraw to a card."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+
+from amanah.cards import service as cards
+from amanah.core.clock import clock
+from amanah.core.errors import AppError
+from amanah.money import Money, currency
+from amanah.web import i18n, messages
+from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user
+from amanah.web.routes.trades import E_WALLETS
+from amanah.web.wallet_view import balances
+
+router = APIRouter(route_class=CabinetRoute, include_in_schema=False)
+
+
+def _wallet():
+    from amanah.wallet import service as wallet
+
+    return wallet
+
+
+def _form(request: Request, template: str, found, *, status_code: int = 200, error: str | None = None,
+          values: dict | None = None, result: dict | None = None):
+    with found.engine.connect() as connection:
+        user_cards = cards.list_cards(connection, found.user.id)
+    return render(request, template, status_code=status_code, cards=user_cards, e_wallets=E_WALLETS,
+                  balances=balances(found.engine, found.user.id), error=error, values=values or {}, result=result)
+
+
+def _amount(text: str, code: str, locale: str) -> Money:
+    return Money.parse(text.strip(), currency(code), i18n.babel_locale(locale))
+
+
+@router.get("/account/top-up")
+def top_up_page(request: Request):
+    found = require_user(request)
+    return _form(request, "topup.html", found)
+
+
+@router.post("/account/top-up")
+def top_up(request: Request, csrf_token: str = Form("", max_length=200), amount: str = Form("", max_length=40),
+           currency_code: str = Form("USD", alias="currency", max_length=3), source: str = Form("", max_length=40)):
+    found = check_csrf(request, csrf_token)
+    values = {"amount": amount, "currency": currency_code, "source": source}
+    try:
+        wallet = _wallet()
+        money = _amount(amount, currency_code, found.locale)
+        made = wallet.start_topup(found.engine, found.settings, found.user.id, wallet.TopupRequest(
+            money, source, return_url=f"{found.settings.base_url}/account/top-up/done"), now=clock.now())
+    except AppError as error:
+        return _form(request, "topup.html", found, status_code=error.http_status, values=values,
+                     error=messages.friendly(error, found.locale))
+    if made["status"] == "requires_action" and made.get("next_action"):
+        return redirect(made["next_action"]["url"])
+    return redirect(f"/account/top-up/{made['id']}")
+
+
+@router.get("/account/top-up/done")
+def top_up_back(request: Request):
+    """Where the bank's (or e-wallet's) page sends the payer back: the balances tell the outcome."""
+    found = require_user(request)
+    return _form(request, "topup.html", found, result={"status": "returned"})
+
+
+@router.get("/account/top-up/{topup_id}")
+def top_up_result(request: Request, topup_id: str):
+    found = require_user(request)
+    with found.engine.connect() as connection:
+        made = _wallet().get_topup(connection, found.user.id, topup_id[:40])
+    return _form(request, "topup.html", found, result=made)
+
+
+@router.get("/account/withdraw")
+def withdraw_page(request: Request):
+    found = require_user(request)
+    return _form(request, "withdraw.html", found)
+
+
+@router.post("/account/withdraw")
+def withdraw(request: Request, csrf_token: str = Form("", max_length=200), amount: str = Form("", max_length=40),
+             currency_code: str = Form("USD", alias="currency", max_length=3), card_id: str = Form("", max_length=40)):
+    found = check_csrf(request, csrf_token)
+    values = {"amount": amount, "currency": currency_code, "card_id": card_id}
+    try:
+        money = _amount(amount, currency_code, found.locale)
+        made = _wallet().withdraw(found.engine, found.settings, found.user.id, money, card_id, now=clock.now())
+    except AppError as error:
+        return _form(request, "withdraw.html", found, status_code=error.http_status, values=values,
+                     error=messages.friendly(error, found.locale))
+    return _form(request, "withdraw.html", found, result=made)

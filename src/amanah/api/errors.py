@@ -30,7 +30,63 @@ def _validation_message(error: dict) -> tuple[str, str | None]:
     return (f"{param}: {message}" if param else message), param
 
 
+ERROR_TYPES = ("invalid_request", "authentication", "permission", "not_found", "conflict", "idempotency",
+               "rate_limited", "service_mode", "payment_declined", "internal")
+
+_ERROR_SCHEMA = {
+    "title": "Error", "type": "object", "required": ["error"], "additionalProperties": False,
+    "properties": {"error": {
+        "type": "object", "required": ["type", "code", "message", "param"],
+        "properties": {
+            "type": {"type": "string", "enum": list(ERROR_TYPES)},
+            "code": {"type": "string", "description": "A stable, machine-readable reason."},
+            "message": {"type": "string", "description": "What went wrong, for a person."},
+            "param": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                      "description": "The request field at fault, if one is."},
+        },
+    }},
+}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": _ERROR_CONTENT}
+
+
+def document_errors(schema: dict) -> dict:
+    """What every operation can answer besides success, in the API's error shape: FastAPI's own
+    422 ``HTTPValidationError`` (never sent: bad input is a 400 here) is replaced by a 400, and a
+    ``default`` covers the statuses particular to each call (402, 403, 409, 429, ...)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            validation = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if validation.get("$ref", "").endswith("/HTTPValidationError"):
+                del responses["422"]
+            # Every POST takes an Idempotency-Key header (documented by api.idempotency).
+            if operation.get("parameters") or operation.get("requestBody") or method == "post":
+                responses.setdefault("400", _error("The request is malformed or a value is invalid."))
+            if operation.get("security"):
+                responses.setdefault("401", _error("Missing, unknown, expired or revoked credentials."))
+            if "{" in path:
+                responses.setdefault("404", _error("No such object, or it is not the caller's."))
+            responses.setdefault("default", _error("Any other error, in the same shape."))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    build_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, error: AppError) -> JSONResponse:
         return error_response(error.http_status, error.type, error.code, error.message, error.param)

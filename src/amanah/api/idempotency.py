@@ -10,7 +10,7 @@ first is still running is a 409 (``type: conflict``).
   session cookie, else "anonymous" (where the body must match byte for byte too, and it carries
   the caller's own secrets, such as a password). One platform's key never replays another's.
 - **Same body** means the same method, path, query and JSON (key order and spacing ignored).
-- **What is stored.** Responses below 500, except 429 (a "try later" must not stick); a 5xx or an
+- **What is stored.** Responses below 500, except 401 and 429 (``NOT_STORED_STATUSES``); a 5xx or an
   exception releases the key so that a retry runs again. The response is stored before it is
   sent, so a client that saw it always gets it again. Paths whose answers carry credentials
   (``/v1/auth/…``: access tokens, which are otherwise only stored hashed) are never stored; a
@@ -46,6 +46,9 @@ from amanah.core.db import UTCDateTime, metadata, run_in_transaction
 HEADER = "Idempotency-Key"
 NOT_STORED_PATH_PREFIXES = ("/v1/auth/",)
 """Answers carrying credentials (access tokens, session cookies) are never written down."""
+NOT_STORED_STATUSES = frozenset({401, 429})
+"""A refused credential did no work and owns no key (the key's scope is that credential); a
+"try later" must not stick."""
 STORED_HEADERS = frozenset({b"content-type", b"location"})
 """Response headers replayed with the body (never ``set-cookie``)."""
 
@@ -281,7 +284,7 @@ class _Buffer:
             self.body += message.get("body", b"")
 
     def storable(self) -> Stored | None:
-        if self.status >= 500 or self.status == 429 or len(self.body) > limits.IDEMPOTENCY_RESPONSE_BYTES_MAX:
+        if self.status >= 500 or self.status in NOT_STORED_STATUSES or len(self.body) > limits.IDEMPOTENCY_RESPONSE_BYTES_MAX:
             return None
         kept = [[name.decode("latin-1"), value.decode("latin-1")] for name, value in self.headers
                 if name.lower() in STORED_HEADERS]

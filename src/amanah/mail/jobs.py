@@ -36,7 +36,8 @@ def _deliver_one(engine: Engine, settings: Settings, mail: service.QueuedMail, n
     except (OSError, smtplib.SMTPException) as error:
         _record_failure(engine, mail, f"{type(error).__name__}: {error}", permanent=False, now=now)
     else:
-        run_in_transaction(engine, lambda conn: service.mark_sent(conn, mail.id, rendered, now=now))
+        run_in_transaction(engine, lambda conn: service.mark_sent(conn, mail.id, rendered,
+                                                                    keep_bodies=settings.is_test, now=now))
 
 
 def _record_failure(engine: Engine, mail: service.QueuedMail, error: str, *, permanent: bool, now: datetime) -> None:

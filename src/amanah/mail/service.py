@@ -69,10 +69,14 @@ def claim_due(conn: Connection, *, now: datetime, limit: int = limits.MAIL_SEND_
             for row in rows]
 
 
-def mark_sent(conn: Connection, mail_id: int, rendered: Rendered, *, now: datetime) -> None:
+def mark_sent(conn: Connection, mail_id: int, rendered: Rendered, *, keep_bodies: bool, now: datetime) -> None:
+    """Records the delivery and forgets what the mail carried: its parameters (reset and
+    invitation links hold live tokens) always, its bodies unless ``keep_bodies`` (test mode,
+    for ``GET /v1/test/outbox/mail``)."""
     conn.execute(outbox.update().where(outbox.c.id == mail_id).values(
-        status="sent", sent_at=now, claimed_until=None, last_error=None,
-        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html,
+        status="sent", sent_at=now, claimed_until=None, last_error=None, params={},
+        subject=rendered.subject, text_body=rendered.text if keep_bodies else None,
+        html_body=rendered.html if keep_bodies else None,
     ))
 
 

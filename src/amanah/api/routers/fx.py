@@ -50,7 +50,8 @@ def get_rates(
 ) -> RatesOut:
     base_currency = service.supported_currency(base, param="base")
     if on is not None and on > now.date():
-        raise InvalidRequest("The date is in the future; rates are known up to today.", param="date")
+        raise InvalidRequest("The date is in the future; rates are known up to today.", code="date_in_future",
+                             param="date")
     day = on or now.date()
     view = run_in_transaction(engine, lambda connection: service.rates_for(
         connection, base_currency.code, on=day, age_max_days=settings.fx_rate_age_max_days))

@@ -120,3 +120,23 @@ def client(settings, engine):
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _service_mode_back_to_normal(request):
+    """The session's tests share one database and the service mode is global: a test (or the
+    fuzzer, which calls ``PUT /v1/admin/service-mode`` too) that winds the service down must not
+    leave the rest of the suite wound down."""
+    engine = request.getfixturevalue("engine") if "engine" in request.fixturenames else None
+    yield
+    if engine is None:
+        return
+    from amanah.core import service_mode
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+
+    def reset(connection):
+        if service_mode.current(connection).mode is not service_mode.Mode.NORMAL:
+            service_mode.set_mode(connection, "normal", changed_by="test teardown", now=clock.now())
+
+    run_in_transaction(engine, reset)

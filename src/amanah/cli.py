@@ -42,16 +42,25 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+    jobs: bool = typer.Option(True, "--jobs/--no-jobs",
+                              help="Also run the background jobs (off when `amanah worker` runs them)."),
 ) -> None:
-    """Run the API (and, as they land, the web cabinet and background jobs), migrating first."""
+    """Run the API, the web cabinet and the background jobs, migrating the database first."""
+    if not jobs:
+        os.environ["AMANAH_RUN_JOBS"] = "false"
     import uvicorn
 
     settings, engine = _engine()
     migrations.upgrade(engine)
     engine.dispose()
     typer.echo(f"Amanah serving on http://{host}:{port} (database: {engine.dialect.name})")
+    from amanah.api.observability import configure_logging
+
+    configure_logging()
+    # Our own access line (route templates, request ids) replaces uvicorn's, whose raw paths
+    # and query strings could carry the tokens of e-mailed links.
     uvicorn.run("amanah.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_config=None, access_log=False)
 
 
 @app.command()
@@ -69,6 +78,8 @@ def demo(
     engine.dispose()
     base = f"http://{host}:{port}"
     typer.echo("Amanah demo — embedded SQLite database, SAMPLE exchange rates, sandbox card acquirer")
+    typer.echo(f"  Web cabinet:             {base}/  (log in as the buyer or the seller below)")
+    typer.echo(f"  Pay the demo trade:      {base}/checkout/{demo['trade_id']}")
     typer.echo(f"  API reference (OpenAPI): {base}/openapi.json")
     typer.echo(f"  Health:                  {base}/healthz")
     typer.echo(f"  Operator key:            {demo['operator_key']}")
@@ -85,7 +96,7 @@ def demo(
                "\"holder_name\":\"Dewi Lestari\"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])')")
     typer.echo(f"    curl -s {base}/v1/trades/{demo['trade_id']}/pay -H \"authorization: Bearer $T\" "
                "-H 'content-type: application/json' -d \"{\\\"source\\\":\\\"$C\\\"}\"")
-    serve(host=host, port=port, workers=1)
+    serve(host=host, port=port, workers=1, jobs=True)
 
 
 @ledger_app.command("verify")
@@ -167,6 +178,19 @@ def platforms_create(name: str = typer.Argument(..., help="The marketplace's nam
     typer.echo(f"Platform {platform.id} ({platform.name}). Store the key now: it is not shown again.", err=True)
 
 
+@app.command()
+def worker() -> None:
+    """Run the background jobs alone (beside several API processes that share the database)."""
+    from amanah.api.observability import configure_logging
+    from amanah.core import jobs
+
+    configure_logging()
+    settings, engine = _engine()
+    migrations.upgrade(engine)
+    typer.echo(f"Amanah worker running {len(jobs.registered())} jobs (database: {engine.dialect.name})", err=True)
+    jobs.Runner(engine, settings).run_forever()
+
+
 vault_app = typer.Typer(help="The card vault.", no_args_is_help=True)
 app.add_typer(vault_app, name="vault")
 
@@ -185,6 +209,62 @@ def vault_rotate_key() -> None:
     typer.echo("Finishing the interrupted rotation ..." if resuming else "Rotating the vault key ...")
     total = cards.rotate_key(engine, settings, progress=lambda n: typer.echo(f"  re-wrapped {n} cards"))
     typer.echo(f"Done: {total} cards re-wrapped; the vault key is now {vault.keyring(settings).active_id}.")
+
+
+@app.command("service-mode")
+def service_mode_command(
+    mode: str = typer.Argument(None, help="normal or wind_down; leave out to show the current mode."),
+    reason: str = typer.Option(None, help="Why (kept in the history)."),
+) -> None:
+    """Show or set the service mode (wind_down: closed to new business, everything else works)."""
+    from amanah.core import service_mode
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+
+    _settings, engine = _engine()
+    migrations.upgrade(engine)
+    if mode is None:
+        with engine.connect() as connection:
+            state = service_mode.current(connection)
+    elif mode not in {m.value for m in service_mode.Mode}:
+        typer.echo('The mode is "normal" or "wind_down".', err=True)
+        raise typer.Exit(2)
+    else:
+        state = run_in_transaction(engine, lambda c: service_mode.set_mode(
+            c, mode, changed_by="cli", now=clock.now(), reason=reason))
+    since = f" since {state.changed_at.isoformat()} by {state.changed_by}" if state.changed_at else ""
+    typer.echo(f"Service mode: {state.mode.value}{since}" + (f" ({state.reason})" if state.reason else ""))
+
+
+report_app = typer.Typer(help="Operators' reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("liabilities")
+def report_liabilities(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Per currency: what is still owed to users, in escrow, and how many users hold money."""
+    from amanah.reports import liabilities
+
+    _settings, engine = _engine()
+    migrations.upgrade(engine)
+    with engine.connect() as connection:
+        result = liabilities.report(connection)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+        return
+    _print_liabilities(result)
+
+
+def _print_liabilities(result) -> None:
+    typer.echo(f"Service mode: {result.mode}. Amounts in minor units.")
+    typer.echo(f"{'currency':<9}{'owed to users':>16}{'available':>14}{'in escrow':>14}{'withdrawing':>14}"
+               f"{'holders':>9}{'open trades':>13}{'platform fees':>15}")
+    for code, c in sorted(result.currencies.items()):
+        typer.echo(f"{code:<9}{c.owed_to_users:>16}{c.available:>14}{c.in_escrow:>14}{c.withdrawals_under_way:>14}"
+                   f"{c.users_holding_money:>9}{c.open_trades:>13}{c.owed_to_platforms:>15}")
+    typer.echo(f"Users holding money: {result.users_holding_money}; open trades: {result.open_trades}.")
+    typer.echo("Settled: no user holds money and no trade is open." if result.users_settled
+               else "Not settled yet: the numbers above must reach zero before the service closes.")
 
 
 def main() -> None:

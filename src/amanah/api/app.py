@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import amanah
-from amanah.api import errors, idempotency, routers
+from amanah.api import errors, idempotency, input_guard, observability, routers
 from amanah.core import jobs
 from amanah.core.config import Settings, load_settings
 from amanah.core.db import create_engine
@@ -21,7 +21,7 @@ async def _lifespan(app: FastAPI):
     """Runs the background jobs beside the API, except in test mode, where the test clock
     (``POST /v1/test/clock/advance``) runs them so that tests are deterministic."""
     runner = None
-    if not app.state.settings.is_test:
+    if app.state.settings.run_jobs and not app.state.settings.is_test:
         runner = jobs.Runner(app.state.engine, app.state.settings)
         runner.start()
     yield
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     errors.install(app)
     idempotency.install(app)  # Idempotency-Key on every POST
+    app.add_middleware(input_guard.RefuseNul)  # before idempotency reads the body
+    observability.install(app)  # request ids, /metrics
     for router in routers.ALL:
         app.include_router(router)
 
@@ -66,9 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "schema not migrated"}, status_code=503)
         return JSONResponse({"status": "ok", "database": engine.dialect.name})
 
-    @app.get("/", include_in_schema=False)
-    def index() -> dict:
-        return {"name": "Amanah", "version": amanah.__version__, "openapi": "/openapi.json",
-                "health": "/healthz"}
+    # "/" is the web cabinet's home (amanah.web): the log-in page, or My account when signed in.
 
     return app

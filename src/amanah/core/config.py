@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     captcha: CaptchaMode = CaptchaMode.IMAGE
     vault_key_file: Path | None = None
     webhook_allow_private: bool = False
+    run_jobs: bool = True
+    """Whether ``amanah serve`` also runs the background jobs (turn off when separate
+    ``amanah worker`` processes run them)."""
     connector_timeout_s: float = Field(limits.CONNECTOR_TIMEOUT_S, gt=0, le=120)
     """How long a card acquirer or e-wallet may take before the call counts as timed out (the
     sandbox's timeout test card waits this long)."""
@@ -48,6 +51,12 @@ class Settings(BaseSettings):
     """How long an FX quote can be locked by a payment after it is given."""
     fx_rate_age_max_days: int = Field(4, ge=0, le=limits.FX_RATE_AGE_DAYS_LIMIT)
     """Quotes refuse rates older than this many days (4 covers a long weekend of no ECB rates)."""
+    withdrawal_per_transaction_max: dict[str, int] = {}
+    """Per currency, the largest single withdrawal in minor units, e.g. ``{"USD": 500000}``;
+    currencies not named keep ``limits.WITHDRAWAL_PER_TRANSACTION_MAX_MAJOR``."""
+    withdrawal_daily_max: dict[str, int] = {}
+    """Per currency, what one user may withdraw in any 24 hours, in minor units; currencies not
+    named allow ``limits.WITHDRAWAL_DAILY_MAX_FACTOR`` times their per-transaction limit."""
     password_hashing: Literal["owasp", "test"] = "owasp"
     """Argon2id cost: ``owasp`` (m=19456 KiB, t=2, p=1); ``test`` is nearly free, for fast test
     runs only, and refused unless ``AMANAH_ENV=test``."""

@@ -192,3 +192,42 @@ IDEMPOTENCY_REQUEST_BYTES_MAX = 1024 * 1024
 IDEMPOTENCY_RESPONSE_BYTES_MAX = 1024 * 1024
 """A larger response is not stored: the key is released and a repeat runs again."""
 IDEMPOTENCY_PURGE_BATCH_MAX = 1000
+
+# Wind-down and account closure (issue 8)
+WIND_DOWN_NOTICES_PER_RUN_MAX = 200
+"""Users e-mailed the wind-down notice by one run of the notice job (one transaction)."""
+EXPORT_TRADES_MAX = 10_000
+"""Trades listed in one data export (a person's whole history; far above any real account)."""
+
+# Wallet (issue 7)
+WITHDRAWAL_PER_TRANSACTION_MAX_MAJOR = {
+    "USD": 10_000, "EUR": 10_000, "GBP": 8_000, "AUD": 15_000, "CNY": 70_000, "JPY": 1_500_000,
+    "KRW": 13_000_000, "RUB": 1_000_000, "UAH": 400_000, "KZT": 5_000_000, "INR": 800_000,
+    "IDR": 150_000_000, "BRL": 50_000, "TRY": 300_000,
+}
+"""Default largest single withdrawal, in major units of each currency (about 10,000 USD);
+``AMANAH_WITHDRAWAL_PER_TRANSACTION_MAX`` overrides it per currency, in minor units."""
+WITHDRAWAL_DAILY_MAX_FACTOR = 2
+"""By default a user may withdraw twice the per-transaction limit in any 24 hours
+(``AMANAH_WITHDRAWAL_DAILY_MAX`` overrides it per currency, in minor units)."""
+WITHDRAWAL_DAILY_WINDOW_S = 24 * 3600
+"""The daily withdrawal limit counts what was withdrawn (or is under way) in the last 24 hours."""
+HISTORY_CSV_ROWS_MAX = 100_000
+"""Lines in one CSV export; narrow it with ``from``/``to`` for more (a spreadsheet's comfort)."""
+HISTORY_CSV_PAGE_ROWS = 500
+"""Lines read per query while a CSV export streams."""
+HISTORY_FILTER_TYPES_MAX = 10
+"""Types one ``type=`` filter may list (comma-separated)."""
+
+# Group commit (issue 10)
+GROUP_COMMIT_UNITS_MAX = 64
+"""Units of work (requests) one group-committed transaction takes at most."""
+GROUP_COMMIT_WAIT_S = 0.002
+"""How long a batch's leader waits for more units before it runs what it has. It only waits
+while requests are arriving concurrently (the previous batch held more than one), so a lone
+client is never delayed."""
+GROUP_COMMIT_FLUSHERS_MAX = 2
+"""Batches in flight at once per engine on PostgreSQL (one runs while another commits); SQLite
+has one writer, so it always uses 1."""
+GROUP_COMMIT_TRANSFERS_MAX = BATCH_TRANSFERS_MAX
+"""Transfers the ledger's batcher puts in one transaction (the sum over its callers)."""

@@ -1,0 +1,100 @@
+"""Observability: a request id on every request and log line, JSON logs, Prometheus metrics.
+
+- Every request gets an id (the caller's ``X-Request-ID`` if it is sane, else a new one),
+  returned in the response header and attached to every log record made while serving it.
+- ``configure_logging`` makes the root logger write one JSON object per line. Log lines carry
+  what the code passes; nothing here logs bodies, headers or query strings (secrets live there).
+- ``/metrics`` exposes request counts by route template and status and latency histograms
+  (``prometheus_client``; one registry per process — with several workers, scrape each, or
+  use the client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import time
+from datetime import datetime, timezone
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._\-]{8,64}")
+
+access_log = logging.getLogger("amanah.access")
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter("amanah_http_requests_total", "HTTP requests by route and status",
+                   ["method", "route", "status"], registry=REGISTRY)
+LATENCY = Histogram("amanah_http_request_seconds", "HTTP request latency by route", ["method", "route"],
+                    registry=REGISTRY, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class RequestContext:
+    """Pure ASGI middleware (no body buffering): request id, metrics by route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = offered if _REQUEST_ID_PATTERN.fullmatch(offered) else f"req_{secrets.token_hex(8)}"
+        token = request_id.set(rid)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            elapsed_s = time.perf_counter() - started
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed_s)
+            # The route template, never the raw path or query: links carry tokens there.
+            access_log.info("%s %s %s %.1fms", scope["method"], route, status, elapsed_s * 1000)
+            request_id.reset(token)
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": request_id.get(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JSONFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(RequestContext)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

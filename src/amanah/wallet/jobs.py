@@ -1,5 +1,21 @@
-"""The wallet has no periodic work of its own yet. This module is imported by every job runner
-(``core.jobs``), so a worker that settles stuck charges (``cards.recover_charges``) also knows
-the top-ups' settlement handler, which registers itself when ``service.topups`` is imported."""
+"""The wallet's periodic work: settling withdrawals a crash interrupted. This module is also
+imported by every job runner (``core.jobs``), so a worker that settles stuck charges
+(``cards.recover_charges``) knows the top-ups' settlement handler, which registers itself when
+``service.topups`` is imported."""
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from amanah.core import jobs, limits
+from amanah.core.config import Settings
 
 from amanah.wallet.service import topups as _topups  # noqa: F401  (registers @charges.on_settled("topup"))
+from amanah.wallet.service import withdrawals as _withdrawals  # noqa: E402
+
+
+@jobs.register("wallet.recover_withdrawals", interval_s=30.0)
+def recover_withdrawals(engine: Engine, settings: Settings, now: datetime) -> int:
+    # Twice the connector timeout: a younger withdrawal may still be waiting for its payout.
+    return _withdrawals.recover_stuck(engine, settings, now=now, older_than_s=2 * settings.connector_timeout_s,
+                                      limit=limits.CHARGES_RECOVERED_PER_RUN_MAX)

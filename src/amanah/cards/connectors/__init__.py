@@ -55,7 +55,10 @@ class CardAcquirer(Protocol):
         same refund asked again (after a crash) is not paid twice."""
 
     def payout(self, payout_id: str, card: CardDetails, amount: Money) -> Operation:
-        """Sends money to a card (a withdrawal)."""
+        """Sends money to a card (a withdrawal). Idempotent by ``payout_id``."""
+
+    def payout_status(self, payout_id: str) -> Operation | None:
+        """What the acquirer knows of a payout (None: it never reached it)."""
 
     def status(self, charge_id: str) -> Operation | None:
         """What the acquirer knows of a charge (None: never reached it)."""

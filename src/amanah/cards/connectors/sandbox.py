@@ -140,10 +140,18 @@ class SandboxAcquirer(_SandboxBase):
         return self._record("charge", charge_id, amount, S.FAILED, outcome)
 
     def payout(self, payout_id: str, card: CardDetails, amount: Money) -> Operation:
+        done = self.payout_status(payout_id)
+        if done is not None:  # asked again after a crash: answer as the first time
+            return done
         outcome = self._outcome(card)
         if outcome in (SUCCESS, THREE_D_SECURE):  # payouts need no challenge
-            return self._record("payout", payout_id, amount, S.SUCCEEDED)
-        return self._record("payout", payout_id, amount, S.FAILED, outcome)
+            return self._record("payout", payout_id, amount, S.SUCCEEDED, None, payout_id)
+        return self._record("payout", payout_id, amount, S.FAILED, outcome, payout_id)
+
+    def payout_status(self, payout_id: str) -> Operation | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(ops).where(ops.c.id == payout_id, ops.c.kind == "payout")).first()
+        return Operation(S(row.status), row.id, row.failure_code) if row else None
 
 
 class SandboxEWallet(_SandboxBase):

@@ -129,6 +129,21 @@ def settle(connection: Connection, withdrawal_id: str, operation: Operation, *, 
     return get_withdrawal(connection, row.user_id, withdrawal_id)
 
 
+def recover_stuck(engine: Engine, settings: Settings, *, now: datetime, older_than_s: float, limit: int) -> int:
+    """Settles withdrawals a crash left ``processing`` (the money held, the payout's fate
+    unknown to us) from what the acquirer says: paid → posted; never received → returned."""
+    with engine.connect() as connection:
+        stuck = connection.execute(sa.select(withdrawals.c.id).where(
+            withdrawals.c.status == "processing",
+            withdrawals.c.updated_at < now - timedelta(seconds=older_than_s)).limit(limit)).scalars().all()
+    acquirer = card_acquirer(engine, settings)
+    for withdrawal_id in stuck:
+        known = acquirer.payout_status(withdrawal_id)
+        operation = known or Operation(OperationStatus.FAILED, withdrawal_id, "processing_error")
+        run_in_transaction(engine, lambda c: settle(c, withdrawal_id, operation, now=now))
+    return len(stuck)
+
+
 def get_withdrawal(connection: Connection, user_id: str, withdrawal_id: str) -> dict:
     """The user's withdrawal as the API shows it; another user's is "not found"."""
     row = None

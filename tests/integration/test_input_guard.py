@@ -24,3 +24,13 @@ class TestNulCharacters:
         response = client.post("/v1/users", json={"email": "pct@example.com", "password": "a long enough pw 100%00",
                                                   "name": "Percent"})
         assert response.json().get("error", {}).get("code") != "nul_character"
+
+    def test_a_nul_inside_an_unknown_key_is_still_refused_clearly(self, client):
+        response = client.post("/v1/users", content='{"x\\u0000y": 1, "email": "a@example.com"}',
+                               headers={"content-type": "application/json"})
+        assert response.json()["error"]["code"] == "nul_character"
+
+    def test_a_huge_body_is_a_413(self, client):
+        response = client.post("/v1/users", content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 413

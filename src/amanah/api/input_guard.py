@@ -1,23 +1,20 @@
-"""Refuses text with NUL characters at the door, the same way on every database.
+"""Checks every request at the door: a body size limit, and no NUL characters anywhere.
 
 PostgreSQL cannot store a NUL in text (SQLite can), and no field of ours has a use for one, so
 a request carrying one — raw, JSON-escaped (``\\u0000``) or URL-encoded (``%00``) in the path,
-query or body — is a 400 before any code runs. A pure ASGI middleware: the body is inspected as
-it streams (keeping a few bytes across chunks), never buffered whole."""
+query or body — is a 400 (``nul_character``) before any code runs, the same on both databases.
+The body is read whole first (it is small: at most ``REQUEST_BODY_BYTES_MAX``, else 413) and
+handed on unchanged."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from amanah.api.errors import error_response
+from amanah.core import limits
 
 _JSON_MARKERS = (b"\\u0000", b"\x00")
 _URL_MARKERS = (b"%00", b"\x00")
-_TAIL_BYTES = 5
-
-
-class NulRefused(Exception):
-    pass
 
 
 def _has_nul(data: bytes, markers: tuple[bytes, ...] = _URL_MARKERS) -> bool:
@@ -36,35 +33,47 @@ class RefuseNul:
         if _has_nul(scope.get("raw_path") or scope["path"].encode()) or _has_nul(scope.get("query_string", b"")):
             await _refuse(scope, receive, send)
             return
+        body, complete = await _read_body(receive)
+        if not complete:
+            await error_response(413, "invalid_request", "body_too_large",
+                                 f"The request body is over {limits.REQUEST_BODY_BYTES_MAX} bytes.")(scope, receive, send)
+            return
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
         markers = _URL_MARKERS if content_type.startswith(b"application/x-www-form-urlencoded") else _JSON_MARKERS
-        tail = b""
-        started = False
-
-        async def checked_receive() -> Message:
-            nonlocal tail
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = tail + message.get("body", b"")
-                if _has_nul(chunk, markers):
-                    raise NulRefused()
-                tail = chunk[-_TAIL_BYTES:]
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            await self.app(scope, checked_receive, tracking_send)
-        except NulRefused:
-            if started:
-                raise
+        if _has_nul(body, markers):
             await _refuse(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), True  # the client went away; the app will see it too
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limits.REQUEST_BODY_BYTES_MAX:
+            return b"", False
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: wait for the disconnect, as Starlette expects
+
+    return replayed
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    response = error_response(400, "invalid_request", "nul_character",
-                              "Text may not contain NUL characters (\\u0000).")
-    await response(scope, receive, send)
+    await error_response(400, "invalid_request", "nul_character",
+                         "Text may not contain NUL characters (\\u0000).")(scope, receive, send)

@@ -93,6 +93,10 @@ SECRET_BYTES = 32
 """Random bytes in every token, session id and link secret (256 bits; at least 128 required)."""
 SECRET_TEXT_LENGTH_MAX = 128
 """Characters of a presented token read before it is refused as malformed."""
+USER_AGENT_LENGTH_MAX = 200
+"""A session's or token's User-Agent is kept cut to this length (shown under Security)."""
+SESSIONS_LISTED_MAX = 100
+"""Sessions and tokens listed under Security (newest first); "end all others" reaches the rest."""
 ACCESS_TOKEN_TTL_S = 30 * 24 * 3600
 SESSION_TTL_S = 7 * 24 * 3600
 PASSWORD_RESET_TTL_S = 30 * 60
@@ -231,3 +235,7 @@ GROUP_COMMIT_FLUSHERS_MAX = 2
 has one writer, so it always uses 1."""
 GROUP_COMMIT_TRANSFERS_MAX = BATCH_TRANSFERS_MAX
 """Transfers the ledger's batcher puts in one transaction (the sum over its callers)."""
+
+# Requests
+REQUEST_BODY_BYTES_MAX = 1024 * 1024
+"""Largest request body accepted (413 beyond): every body of this API is small."""

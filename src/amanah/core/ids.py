@@ -6,6 +6,7 @@ one type sort by creation time, which keyset pagination and B-tree inserts both 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -34,3 +35,17 @@ def new_id(prefix: str) -> str:
 
 def has_prefix(value: str, prefix: str) -> bool:
     return value.startswith(prefix + "_") and len(value) == len(prefix) + 27
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """The same id every time for the same parts: a request retried under its idempotency key
+    (``derived_id("ref", caller, key)``) names the record its first run made, so a second run
+    (after a crash the key's lease outlived) finds it instead of making another."""
+    assert prefix in PREFIXES and parts, f"unknown id prefix {prefix!r}"
+    digest = hashlib.sha256("\x1f".join((prefix, *parts)).encode("utf-8")).digest()
+    return f"{prefix}_{_base32(int.from_bytes(digest[:17], 'big') >> 6, 26)}"
+
+
+def for_request(prefix: str, scope: str, idempotency_key: str | None) -> str:
+    """A derived id when the request carries an idempotency key, else a new one."""
+    return derived_id(prefix, scope, idempotency_key) if idempotency_key else new_id(prefix)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.engine import Engine
 
@@ -13,7 +13,7 @@ from amanah.api.auth import require_platform
 from amanah.api.callers import Caller, platform_or_user
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.user_auth import current_user
-from amanah.core import limits
+from amanah.core import ids, limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.core.errors import PermissionDenied
@@ -227,12 +227,16 @@ class RefundOut(BaseModel):
 
 @router.post("/trades/{trade_id}/refunds", status_code=201, response_model=RefundOut,
              summary="Refund all or part (platform or seller)")
-def refund(trade_id: str, body: RefundBody, caller: Caller = Depends(platform_or_user),
+def refund(trade_id: str, body: RefundBody, request: Request, caller: Caller = Depends(platform_or_user),
            engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
            now: datetime = Depends(get_now)) -> dict:
+    scope = caller.platform.id if caller.platform else caller.user.id
+    refund_id = ids.for_request("ref", f"{trade_id}:{scope}", request.headers.get("Idempotency-Key"))
+
     def work(connection):
         _platform_or_seller(connection, caller, trade_id, "refund")
-        return trades.refund(connection, trade_id, amount=body.amount, reason=body.reason, now=now)
+        return trades.refund(connection, trade_id, amount=body.amount, reason=body.reason, now=now,
+                             refund_id=refund_id)
 
     trade, record = run_in_transaction(engine, work)
     if record["status"] == "processing":  # on its way back to the card or e-wallet

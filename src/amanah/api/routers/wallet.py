@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.user_auth import current_user
-from amanah.core import limits
+from amanah.core import ids, limits
 from amanah.core.clock import utc
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -83,13 +83,14 @@ class TopupOut(BaseModel):
 
 
 @router.post("/topups", status_code=201, response_model=TopupOut, summary="Top up my balance from a card")
-def create_topup(body: TopupCreate, user=Depends(current_user), engine: Engine = Depends(get_engine),
+def create_topup(body: TopupCreate, http: Request, user=Depends(current_user), engine: Engine = Depends(get_engine),
                  settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     request = wallet.TopupRequest(
         amount=money(body.amount, body.currency.upper()), source=body.card_id or body.source or "",
         charge_currency=_currency(body.charge_currency, "charge_currency"), quote_id=body.quote_id,
         return_url=body.return_url)
-    return wallet.start_topup(engine, settings, user.id, request, now=now)
+    topup_id = ids.for_request("top", user.id, http.headers.get("Idempotency-Key"))
+    return wallet.start_topup(engine, settings, user.id, request, now=now, topup_id=topup_id)
 
 
 @router.get("/topups/{topup_id}", response_model=TopupOut, summary="One of my top-ups")
@@ -119,10 +120,12 @@ class WithdrawalOut(BaseModel):
 
 @router.post("/withdrawals", status_code=201, response_model=WithdrawalOut,
              summary="Withdraw my balance to a card (allowed while winding down)")
-def create_withdrawal(body: WithdrawalCreate, user=Depends(current_user), engine: Engine = Depends(get_engine),
+def create_withdrawal(body: WithdrawalCreate, http: Request, user=Depends(current_user),
+                      engine: Engine = Depends(get_engine),
                       settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     amount = money(body.amount, body.currency.upper())
-    return wallet.withdraw(engine, settings, user.id, amount, body.card_id, now=now)
+    withdrawal_id = ids.for_request("wdr", user.id, http.headers.get("Idempotency-Key"))
+    return wallet.withdraw(engine, settings, user.id, amount, body.card_id, now=now, withdrawal_id=withdrawal_id)
 
 
 @router.get("/withdrawals/{withdrawal_id}", response_model=WithdrawalOut, summary="One of my withdrawals")

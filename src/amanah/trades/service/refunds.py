@@ -22,16 +22,25 @@ from amanah.trades.service.common import Trade, clearing_account, emit, load, sa
 from amanah.trades.states import ESCROW_STATES, TradeStatus, check_transition
 
 
-def refund(connection: Connection, trade_id: str, *, amount: int, reason: str, now: datetime) -> tuple[Trade, dict]:
-    """Refunds ``amount`` to the buyer's balance; the caller checked who may refund."""
+def refund(connection: Connection, trade_id: str, *, amount: int, reason: str, now: datetime,
+           refund_id: str | None = None) -> tuple[Trade, dict]:
+    """Refunds ``amount`` to the buyer; the caller checked who may refund. ``refund_id`` (derived
+    from the request's idempotency key) makes a request run again find its first refund
+    instead of refunding twice."""
     trade = load(connection, trade_id, for_update=True)
+    if refund_id is not None:
+        done = connection.execute(sa.select(refunds).where(refunds.c.id == refund_id)).first()
+        if done is not None:
+            if done.trade_id != trade.id or done.amount != amount:
+                raise Conflict("This idempotency key was used for another refund.", code="refund_key_reused")
+            return trade, dict(done._mapping)
     if trade.status not in ESCROW_STATES | {TradeStatus.COMPLETED}:
         check_transition(trade.status, TradeStatus.REFUNDED, "refunded")
     refundable = trade.amount - trade.refunded_amount
     if type(amount) is not int or not 0 < amount <= refundable:
         raise InvalidRequest(f"The refund must be 1 to {refundable} (what is left of the {trade.amount} paid).",
                              code="refund_exceeds_paid", param="amount")
-    refund_id = new_id("ref")
+    refund_id = refund_id or new_id("ref")
     if trade.status in ESCROW_STATES:
         trade = _refund_from_escrow(connection, trade, refund_id, amount, now)
         source = "escrow"

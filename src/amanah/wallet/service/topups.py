@@ -82,10 +82,17 @@ def _record(connection: Connection, settings: Settings, topup_id: str, user_id: 
 
 
 def start_topup(engine: Engine, settings: Settings, user_id: str, request: TopupRequest, *,
-                now: datetime) -> dict:
+                now: datetime, topup_id: str | None = None) -> dict:
     """Tops the balance up from a card or an e-wallet; returns the top-up (``succeeded``,
-    ``failed`` with ``failure_code``, or ``requires_action`` with ``next_action``)."""
-    topup_id = new_id("top")
+    ``failed`` with ``failure_code``, or ``requires_action`` with ``next_action``).
+
+    ``topup_id`` (derived from the request's idempotency key) makes a request run again find
+    the first run's top-up instead of charging the card twice."""
+    if topup_id is not None:
+        with engine.connect() as connection:
+            if connection.execute(sa.select(topups.c.id).where(topups.c.id == topup_id)).first():
+                return get_topup(connection, user_id, topup_id)
+    topup_id = topup_id or new_id("top")
     charged = run_in_transaction(engine, lambda c: _record(c, settings, topup_id, user_id, request, now))
 
     def link_charge(connection: Connection, charge_id: str) -> None:

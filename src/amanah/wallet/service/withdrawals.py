@@ -98,10 +98,17 @@ def _hold(connection: Connection, settings: Settings, withdrawal_id: str, user_i
 
 
 def withdraw(engine: Engine, settings: Settings, user_id: str, amount: Money, card_id: str, *,
-             now: datetime) -> dict:
+             now: datetime, withdrawal_id: str | None = None) -> dict:
     """Pays ``amount`` out to the card; ``insufficient_funds`` (402) or a limit (400) and
-    nothing moves; a declined payout voids the hold (status ``failed``, money back)."""
-    withdrawal_id = new_id("wdr")
+    nothing moves; a declined payout voids the hold (status ``failed``, money back).
+
+    ``withdrawal_id`` (derived from the request's idempotency key) makes a request run again
+    find the first run's withdrawal (settled by the recovery job if it was cut short)."""
+    if withdrawal_id is not None:
+        with engine.connect() as connection:
+            if connection.execute(sa.select(withdrawals.c.id).where(withdrawals.c.id == withdrawal_id)).first():
+                return get_withdrawal(connection, user_id, withdrawal_id)
+    withdrawal_id = withdrawal_id or new_id("wdr")
     card = run_in_transaction(engine, lambda c: _hold(c, settings, withdrawal_id, user_id, amount, card_id, now))
     try:
         operation = card_acquirer(engine, settings).payout(withdrawal_id, card, amount)

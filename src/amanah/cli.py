@@ -67,8 +67,9 @@ def serve(
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    shop_port: int = typer.Option(8001, help="Port of the Demo Bazaar shop (0: do not start it)."),
 ) -> None:
-    """Serve on the embedded SQLite database with demo data; prints the URLs."""
+    """Serve on the embedded SQLite database with demo data, and the Demo Bazaar shop; prints the URLs."""
     os.environ.setdefault("AMANAH_BASE_URL", f"http://{host}:{port}")
     from amanah import demo as demo_data
 
@@ -78,6 +79,11 @@ def demo(
     engine.dispose()
     base = f"http://{host}:{port}"
     typer.echo("Amanah demo — embedded SQLite database, SAMPLE exchange rates, sandbox card acquirer")
+    if shop_port:
+        from amanah.demo_shop.app import ShopConfig, run as run_shop
+
+        run_shop(ShopConfig(base, demo["platform_key"], settings.data_dir), host=host, port=shop_port, in_thread=True)
+        typer.echo(f"  Demo Bazaar (the shop):  http://{host}:{shop_port}/  (buy as any new e-mail)")
     typer.echo(f"  Web cabinet:             {base}/  (log in as the buyer or the seller below)")
     typer.echo(f"  Pay the demo trade:      {base}/checkout/{demo['trade_id']}")
     typer.echo(f"  API reference (OpenAPI): {base}/openapi.json")

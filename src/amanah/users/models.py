@@ -50,6 +50,8 @@ user_tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("used_at", UTCDateTime, nullable=True),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+    # The browser or app that signed in (sessions and API tokens), shown under Security.
+    sa.Column("user_agent", sa.String(limits.USER_AGENT_LENGTH_MAX), nullable=True),
     sa.CheckConstraint(f"purpose IN {TOKEN_PURPOSES_SQL}", name="purpose_known"),
     sa.Index(None, "user_id", "purpose"),
     sa.Index(None, "expires_at"),

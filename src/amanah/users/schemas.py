@@ -93,6 +93,11 @@ class PasswordBody(Strict):
     password: str = Password
 
 
+class PasswordChange(Strict):
+    current_password: str = Password
+    new_password: str = Password
+
+
 class TwoFactorSetupOut(BaseModel):
     secret: str = Field(description="The TOTP secret (base32), for apps that cannot scan the QR code.")
     otpauth_uri: str

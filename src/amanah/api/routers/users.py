@@ -64,11 +64,12 @@ _LOGIN_RESPONSES = {401: {"description": "Wrong credentials or a second factor i
 
 @router.post("/v1/auth/token", response_model=schemas.TokenOut, responses=_LOGIN_RESPONSES,
              summary="Log in and get a user token")
-def issue_token(body: schemas.LoginRequest, engine: Engine = Depends(get_engine),
+def issue_token(body: schemas.LoginRequest, request: Request, engine: Engine = Depends(get_engine),
                 settings: Settings = Depends(get_settings), address: str = Depends(client_address)):
     try:
         user, token = _log_in(engine, settings, body, address,
-                              lambda conn, user, now: users.issue_access_token(conn, user.id, now=now))
+                              lambda conn, user, now: users.issue_access_token(
+                                  conn, user.id, now=now, user_agent=request.headers.get("user-agent")))
     except TooManyAttempts as error:
         return _rate_limited(error)
     return schemas.TokenOut(access_token=token.access_token, expires_at=token.expires_at, user_id=user.id)
@@ -83,7 +84,7 @@ def start_session(body: schemas.LoginRequest, request: Request, response: Respon
     previous = request.cookies.get(cookie)
     try:
         user, session = _log_in(engine, settings, body, address, lambda conn, user, now: users.start_session(
-            conn, user.id, replacing=previous, now=now))
+            conn, user.id, replacing=previous, user_agent=request.headers.get("user-agent"), now=now))
     except TooManyAttempts as error:
         return _rate_limited(error)
     response.set_cookie(cookie, session.session_id, max_age=limits.SESSION_TTL_S, path="/", httponly=True,
@@ -188,3 +189,17 @@ def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depend
         conn, settings, user.id, password=body.password, totp_code=body.totp_code,
         recovery_code=body.recovery_code, now=now))
     return _user_out(outcome.unwrap())
+
+
+@router.post("/v1/me/password", response_model=schemas.UserOut, responses=_LOGIN_RESPONSES,
+             summary="Change my password (the current one is required); signs out every other session and token")
+def change_password(body: schemas.PasswordChange, auth: UserAuth = Depends(current_auth),
+                    engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
+    now = get_now()
+    try:
+        outcome = run_in_transaction(engine, lambda conn: users.change_password(
+            conn, settings, auth.user.id, current_password=body.current_password, new_password=body.new_password,
+            keep_session_id=auth.access_token or auth.session_id, now=now))
+        return _user_out(outcome.unwrap())
+    except TooManyAttempts as error:
+        return _rate_limited(error)

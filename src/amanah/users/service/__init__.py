@@ -14,15 +14,19 @@ from amanah.users.service.closure import anonymise, check_owner, closed_user_ids
 from amanah.users.service.captcha import NewCaptcha, consume_captcha, create_captcha
 from amanah.users.service.login import log_in
 from amanah.users.service.outcome import Outcome
-from amanah.users.service.reset import confirm_password_reset, request_password_reset
+from amanah.users.service.reset import change_password, confirm_password_reset, request_password_reset
 from amanah.users.service.sessions import (
     AccessToken,
     LoginLinkUse,
     Session,
+    SessionInfo,
     consume_login_link,
     create_login_link,
+    end_other_sessions,
     end_session,
+    end_session_by_id,
     issue_access_token,
+    list_sessions,
     revoke_access_token,
     start_session,
     user_for_access_token,
@@ -37,12 +41,12 @@ from amanah.users.service.two_factor import (
 )
 
 __all__ = [
-    "AccessToken", "LoginLinkUse", "NewCaptcha", "Outcome", "Session", "TwoFactorSetup", "User",
+    "AccessToken", "LoginLinkUse", "NewCaptcha", "Outcome", "Session", "SessionInfo", "TwoFactorSetup", "User",
     "anonymise", "check_owner", "closed_user_ids", "is_closed",
-    "begin_two_factor", "confirm_email", "confirm_password_reset", "confirm_two_factor",
+    "begin_two_factor", "change_password", "confirm_email", "confirm_password_reset", "confirm_two_factor",
     "consume_captcha", "consume_login_link", "create_captcha", "create_login_link",
-    "disable_two_factor", "end_session", "find_user_by_email", "get_user", "issue_access_token",
-    "log_in", "normalize_email", "register_automatically", "register_user",
+    "disable_two_factor", "end_other_sessions", "end_session", "end_session_by_id", "find_user_by_email",
+    "get_user", "issue_access_token", "list_sessions", "log_in", "normalize_email", "register_automatically", "register_user",
     "request_password_reset", "revoke_access_token", "send_email_verification", "start_session",
     "user_for_access_token", "user_for_session", "verify_csrf",
 ]

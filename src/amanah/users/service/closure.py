@@ -19,7 +19,7 @@ from amanah.users.models import login_throttles, user_recovery_codes, users
 from amanah.users.service import throttle, tokens
 from amanah.users.service.accounts import user_row
 from amanah.users.service.outcome import Outcome, failed
-from amanah.users.service.two_factor import _password_outcome, check_second_factor
+from amanah.users.service.two_factor import password_outcome, check_second_factor
 
 
 def closed_email(user_id: str) -> str:
@@ -49,7 +49,7 @@ def check_owner(conn: Connection, settings: Settings, user_id: str, *, password:
     if not password:
         raise InvalidRequest("Give your password to close the account.", code="password_required",
                              param="password")
-    error: AppError | None = _password_outcome(conn, settings, row, password, now)
+    error: AppError | None = password_outcome(conn, settings, row, password, now)
     if error is None:
         error = check_second_factor(conn, row, totp_code, None, now)
     return failed(error) if error is not None else Outcome(True)

@@ -17,13 +17,13 @@ from sqlalchemy.engine import Connection, Row
 from amanah import mail
 from amanah.core import limits
 from amanah.core.config import Settings
-from amanah.users.errors import InvalidLink, TwoFactorRequired
+from amanah.users.errors import InvalidLink, TwoFactorRequired, WeakPassword
 from amanah.users.models import users
 from amanah.users.service import passwords, throttle, tokens
 from amanah.users.service.accounts import User, get_user, user_row, user_row_by_email
 from amanah.users.service.outcome import Outcome, failed
 from amanah.users.service.tokens import Purpose
-from amanah.users.service.two_factor import check_second_factor
+from amanah.users.service.two_factor import check_second_factor, password_outcome
 
 SIGNED_IN = (Purpose.ACCESS, Purpose.SESSION, Purpose.LOGIN_LINK)
 
@@ -84,3 +84,25 @@ def _set_password(conn: Connection, settings: Settings, row: Row, new_password: 
     if row.password_hash is not None:  # an invited buyer choosing a first password needs no alarm
         mail.enqueue(conn, to=row.email, template="password_changed", locale=row.locale,
                      params={"name": row.name}, now=now)
+
+
+def change_password(conn: Connection, settings: Settings, user_id: str, *, current_password: str,
+                    new_password: str, now: datetime, keep_session_id: str | None = None) -> Outcome[User]:
+    """A signed-in user changes the password in place: the current one is checked (a wrong one
+    counts as a failed log-in on the account), the new one must pass the policy and differ; then
+    it is rehashed, every other session, API token and link of the user ends (all but the secret
+    ``keep_session_id``, the session or token that asked), and a notice is mailed."""
+    row = user_row(conn, user_id, for_update=True)
+    if (error := password_outcome(conn, settings, row, current_password, now)) is not None:
+        return failed(error)
+    passwords.check_policy(new_password, email=row.email, name=row.name)
+    if passwords.verify_password(settings, row.password_hash, new_password):
+        raise WeakPassword("The new password must differ from the current one.", param="new_password")
+    conn.execute(users.update().where(users.c.id == row.id).values(
+        password_hash=passwords.hash_password(settings, new_password), password_changed_at=now, updated_at=now))
+    keep = tokens.find_active(conn, keep_session_id, Purpose.SESSION, now) if keep_session_id else None
+    keep = keep or (tokens.find_active(conn, keep_session_id, Purpose.ACCESS, now) if keep_session_id else None)
+    tokens.revoke_all(conn, row.id, SIGNED_IN + (Purpose.PASSWORD_RESET,), now, except_id=keep.id if keep else None)
+    mail.enqueue(conn, to=row.email, template="password_changed", locale=row.locale,
+                 params={"name": row.name}, now=now)
+    return Outcome(get_user(conn, row.id))

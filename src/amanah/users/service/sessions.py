@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from amanah.core import limits
 from amanah.users.errors import InvalidLink
+from amanah.users.models import user_tokens
 from amanah.users.service import tokens
 from amanah.users.service.accounts import User, get_user, user_row
 from amanah.users.service.tokens import Purpose
@@ -34,13 +36,29 @@ class Session:
 
 
 @dataclass(frozen=True)
+class SessionInfo:
+    """One place the user is signed in: a cabinet session or an app's API token. ``ref`` names
+    it for ``end_session_by_id`` (the row's id, never the secret)."""
+
+    ref: str
+    kind: str
+    """``session`` (a browser, the web cabinet) or ``access`` (an app's API token)."""
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    platform_id: str | None
+    current: bool
+
+
+@dataclass(frozen=True)
 class LoginLinkUse:
     user: User
     platform_id: str
 
 
-def issue_access_token(conn: Connection, user_id: str, *, now: datetime) -> AccessToken:
-    issued = tokens.issue(conn, user_id=user_id, purpose=Purpose.ACCESS, ttl_s=limits.ACCESS_TOKEN_TTL_S, now=now)
+def issue_access_token(conn: Connection, user_id: str, *, now: datetime, user_agent: str | None = None) -> AccessToken:
+    issued = tokens.issue(conn, user_id=user_id, purpose=Purpose.ACCESS, ttl_s=limits.ACCESS_TOKEN_TTL_S, now=now,
+                          user_agent=user_agent)
     return AccessToken(issued.secret, issued.expires_at)
 
 
@@ -54,12 +72,12 @@ def revoke_access_token(conn: Connection, token: str, *, now: datetime) -> bool:
 
 
 def start_session(conn: Connection, user_id: str, *, replacing: str | None = None,
-                  platform_id: str | None = None, now: datetime) -> Session:
+                  platform_id: str | None = None, user_agent: str | None = None, now: datetime) -> Session:
     """A new session (new id) for a log-in; the browser's previous session, if any, ends."""
     if replacing:
         tokens.revoke(conn, replacing, Purpose.SESSION, now)
     issued = tokens.issue(conn, user_id=user_id, purpose=Purpose.SESSION, ttl_s=limits.SESSION_TTL_S,
-                          now=now, platform_id=platform_id)
+                          now=now, platform_id=platform_id, user_agent=user_agent)
     return Session(issued.secret, tokens.csrf_token_for(issued.secret), issued.expires_at, platform_id)
 
 
@@ -75,6 +93,51 @@ def verify_csrf(session_id: str, csrf_token: str | None) -> bool:
 
 def end_session(conn: Connection, session_id: str, *, now: datetime) -> bool:
     return tokens.revoke(conn, session_id, Purpose.SESSION, now)
+
+
+SIGNED_IN_KINDS = (Purpose.SESSION, Purpose.ACCESS)
+
+
+def _active(user_id: str, now: datetime):
+    return sa.and_(user_tokens.c.user_id == user_id,
+                   user_tokens.c.purpose.in_([purpose.value for purpose in SIGNED_IN_KINDS]),
+                   user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None),
+                   user_tokens.c.expires_at > now)
+
+
+def list_sessions(conn: Connection, user_id: str, *, now: datetime,
+                  current_session_id: str | None = None) -> list[SessionInfo]:
+    """The user's current cabinet sessions and API tokens, newest first; the one whose secret is
+    ``current_session_id`` (the browser asking) is marked ``current``."""
+    current_hash = tokens.digest(current_session_id) if current_session_id else None
+    rows = conn.execute(sa.select(user_tokens).where(_active(user_id, now))
+                        .order_by(user_tokens.c.created_at.desc(), user_tokens.c.id.desc())
+                        .limit(limits.SESSIONS_LISTED_MAX)).all()
+    return [SessionInfo(ref=str(row.id), kind=row.purpose, created_at=row.created_at, expires_at=row.expires_at,
+                        user_agent=row.user_agent, platform_id=row.platform_id,
+                        current=current_hash is not None and row.token_hash == current_hash) for row in rows]
+
+
+def end_session_by_id(conn: Connection, user_id: str, session_ref: str, *, now: datetime) -> bool:
+    """Ends one of the user's own sessions or tokens by its ``ref``; False when there is no such
+    current one of this user's (another user's ref ends nothing)."""
+    ref = str(session_ref).strip()
+    if not ref.isdigit() or len(ref) > 19:
+        return False
+    result = conn.execute(user_tokens.update().where(user_tokens.c.id == int(ref), _active(user_id, now))
+                          .values(revoked_at=now))
+    return result.rowcount == 1
+
+
+def end_other_sessions(conn: Connection, user_id: str, current_session_id: str | None, *, now: datetime) -> int:
+    """Signs the user out everywhere but here: every session, API token and unused login link
+    except the one whose secret is ``current_session_id``; how many ended."""
+    keep = [user_tokens.c.token_hash != tokens.digest(current_session_id)] if current_session_id else []
+    result = conn.execute(user_tokens.update().where(
+        user_tokens.c.user_id == user_id,
+        user_tokens.c.purpose.in_([p.value for p in (*SIGNED_IN_KINDS, Purpose.LOGIN_LINK)]),
+        user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None), *keep).values(revoked_at=now))
+    return result.rowcount
 
 
 def create_login_link(conn: Connection, *, platform_id: str, user_id: str, base_url: str, now: datetime) -> str:

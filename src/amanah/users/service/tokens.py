@@ -61,14 +61,22 @@ def well_formed(secret: object, purpose: Purpose) -> bool:
 
 
 def issue(conn: Connection, *, user_id: str, purpose: Purpose, ttl_s: int, now: datetime,
-          platform_id: str | None = None) -> Issued:
+          platform_id: str | None = None, user_agent: str | None = None) -> Issued:
     secret = PREFIXES[purpose] + secrets.token_urlsafe(limits.SECRET_BYTES)
     expires_at = now + timedelta(seconds=ttl_s)
     conn.execute(user_tokens.insert().values(
         token_hash=digest(secret), purpose=purpose.value, user_id=user_id, platform_id=platform_id,
-        created_at=now, expires_at=expires_at,
+        created_at=now, expires_at=expires_at, user_agent=clean_user_agent(user_agent),
     ))
     return Issued(secret, expires_at)
+
+
+def clean_user_agent(user_agent: str | None) -> str | None:
+    """A User-Agent header as it is kept: printable characters only, cut to the column's length."""
+    if not user_agent:
+        return None
+    printable = "".join(character for character in user_agent if character.isprintable()).strip()
+    return printable[: limits.USER_AGENT_LENGTH_MAX] or None
 
 
 def _usable(secret: str, purpose: Purpose, now: datetime):
@@ -101,11 +109,14 @@ def revoke(conn: Connection, secret: str, purpose: Purpose, now: datetime) -> bo
     return result.rowcount == 1
 
 
-def revoke_all(conn: Connection, user_id: str, purposes: tuple[Purpose, ...], now: datetime) -> int:
+def revoke_all(conn: Connection, user_id: str, purposes: tuple[Purpose, ...], now: datetime,
+               except_id: int | None = None) -> int:
+    """Revokes the user's current tokens of ``purposes``, all but the row ``except_id``."""
+    spare = [user_tokens.c.id != except_id] if except_id is not None else []
     result = conn.execute(
         user_tokens.update()
         .where(user_tokens.c.user_id == user_id, user_tokens.c.purpose.in_([p.value for p in purposes]),
-               user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None))
+               user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None), *spare)
         .values(revoked_at=now)
     )
     return result.rowcount

@@ -89,7 +89,7 @@ def check_second_factor(conn: Connection, row: Row, totp_code: str | None, recov
     return TwoFactorRequired()
 
 
-def _password_outcome(conn: Connection, settings: Settings, row: Row, password: str, now: datetime) -> AppError | None:
+def password_outcome(conn: Connection, settings: Settings, row: Row, password: str, now: datetime) -> AppError | None:
     """Re-checks the password of a signed-in user, throttled like a log-in on the account."""
     key = throttle.keys_for(row.email, "").account
     state = throttle.counter(conn, key, now)
@@ -106,7 +106,7 @@ def begin_two_factor(conn: Connection, settings: Settings, user_id: str, *, pass
     row = user_row(conn, user_id, for_update=True)
     if row.totp_secret is not None:
         return failed(TwoFactorState("Two-factor sign-in is already on; turn it off first to change the app."))
-    if (error := _password_outcome(conn, settings, row, password, now)) is not None:
+    if (error := password_outcome(conn, settings, row, password, now)) is not None:
         return failed(error)
     secret = pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended length
     conn.execute(users.update().where(users.c.id == user_id).values(totp_pending_secret=secret, updated_at=now))
@@ -144,7 +144,7 @@ def disable_two_factor(conn: Connection, settings: Settings, user_id: str, *, pa
     row = user_row(conn, user_id, for_update=True)
     if row.totp_secret is None:
         return failed(TwoFactorState("Two-factor sign-in is not on."))
-    if (error := _password_outcome(conn, settings, row, password, now)) is not None:
+    if (error := password_outcome(conn, settings, row, password, now)) is not None:
         return failed(error)
     if (error := check_second_factor(conn, row, totp_code, recovery_code, now)) is not None:
         return failed(error)

@@ -1,5 +1,5 @@
 """My account: balances, edit cards (bind with live validation, delete with a confirmation),
-security (password, two-factor, this session, e-mail), language."""
+security (change the password, two-factor, sessions: see and end them, e-mail), language."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def _notice(key: str) -> str | None:
     return {
         "card_added": i18n.gettext("The card is bound to your account."),
         "card_deleted": i18n.gettext("The card was deleted."),
-        "password_link": i18n.gettext("We have e-mailed you a link to choose a new password."),
+        "password_changed": i18n.gettext("Your password is changed. You were signed out on every other device."),
+        "session_ended": i18n.gettext("The session was ended."),
+        "other_sessions_ended": i18n.gettext("You were signed out on every other device."),
         "verification_sent": i18n.gettext("A new confirmation link is on its way to your mailbox."),
         "two_factor_off": i18n.gettext("Two-factor sign-in is off."),
     }.get(key)
@@ -85,20 +87,73 @@ def delete(request: Request, card_id: str, csrf_token: str = Form("", max_length
     return redirect("/account/cards?notice=card_deleted")
 
 
+def _security(request: Request, found, *, status_code: int = 200, notice: str | None = None,
+              error: str | None = None, setup=None, recovery_codes=None, password_error: str | None = None):
+    with found.engine.connect() as connection:
+        signed_in = users.list_sessions(connection, found.user.id, now=clock.now(),
+                                        current_session_id=found.session_id)
+    return render(request, "security.html", status_code=status_code, notice=notice, error=error, setup=setup,
+                  recovery_codes=recovery_codes, password_error=password_error, sessions=signed_in,
+                  device=describe_device)
+
+
+def describe_device(user_agent: str | None) -> str:
+    """"Chrome on Linux" from a User-Agent header, in words a person recognises."""
+    if not user_agent:
+        return i18n.gettext("Unknown device")
+    text = user_agent.lower()
+    browser = next((name for key, name in (("edg/", "Edge"), ("opr/", "Opera"), ("firefox/", "Firefox"),
+                                           ("chrome/", "Chrome"), ("chromium/", "Chromium"), ("safari/", "Safari"),
+                                           ("curl/", "curl"), ("python", "Python"))
+                    if key in text), None)
+    system = next((name for key, name in (("android", "Android"), ("iphone", "iOS"), ("ipad", "iPadOS"),
+                                          ("windows", "Windows"), ("mac os", "macOS"), ("linux", "Linux"))
+                   if key in text), None)
+    if browser and system:
+        return i18n.gettext("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or user_agent[:60]
+
+
 @router.get("/account/security")
 def security(request: Request, notice: str = ""):
-    require_user(request)
-    return render(request, "security.html", notice=_notice(notice), error=None, setup=None, recovery_codes=None)
+    found = require_user(request)
+    return _security(request, found, notice=_notice(notice))
 
 
 @router.post("/account/security/password")
-def password_link(request: Request, csrf_token: str = Form("", max_length=200)):
-    """Changing the password goes through the e-mailed link (the same single-use link as "forgot
-    password"): it proves the mailbox too, and setting it signs out every other session."""
+def change_password(request: Request, csrf_token: str = Form("", max_length=200),
+                    current_password: str = Form("", max_length=200), new_password: str = Form("", max_length=200),
+                    new_password_again: str = Form("", max_length=200)):
+    """Changes the password in place (the current one is required); every other session and
+    token of the user ends, this one stays, and a notice is e-mailed."""
     found = check_csrf(request, csrf_token)
-    run_in_transaction(found.engine, lambda conn: users.request_password_reset(conn, email=found.user.email,
-                                                                               now=clock.now()))
-    return redirect("/account/security?notice=password_link")
+    if new_password != new_password_again:
+        return _security(request, found, status_code=400,
+                         password_error=i18n.gettext("The two passwords are not the same."))
+    try:
+        run_in_transaction(found.engine, lambda conn: users.change_password(
+            conn, found.settings, found.user.id, current_password=current_password, new_password=new_password,
+            keep_session_id=found.session_id, now=clock.now())).unwrap()
+    except AppError as error:
+        return _security(request, found, status_code=error.http_status,
+                         password_error=messages.friendly(error, found.locale))
+    return redirect("/account/security?notice=password_changed")
+
+
+@router.post("/account/security/sessions/{session_ref}/end")
+def end_session(request: Request, session_ref: str, csrf_token: str = Form("", max_length=200)):
+    found = check_csrf(request, csrf_token)
+    run_in_transaction(found.engine, lambda conn: users.end_session_by_id(conn, found.user.id, session_ref[:20],
+                                                                          now=clock.now()))
+    return redirect("/account/security?notice=session_ended")
+
+
+@router.post("/account/security/sessions/end-others")
+def end_other_sessions(request: Request, csrf_token: str = Form("", max_length=200)):
+    found = check_csrf(request, csrf_token)
+    run_in_transaction(found.engine, lambda conn: users.end_other_sessions(conn, found.user.id, found.session_id,
+                                                                           now=clock.now()))
+    return redirect("/account/security?notice=other_sessions_ended")
 
 
 @router.post("/account/security/verify-email")
@@ -116,9 +171,8 @@ def two_factor_begin(request: Request, csrf_token: str = Form("", max_length=200
         setup = run_in_transaction(found.engine, lambda conn: users.begin_two_factor(
             conn, found.settings, found.user.id, password=password, now=clock.now())).unwrap()
     except AppError as error:
-        return render(request, "security.html", status_code=error.http_status, notice=None, setup=None,
-                      recovery_codes=None, error=messages.friendly(error, found.locale))
-    return render(request, "security.html", notice=None, error=None, setup=setup, recovery_codes=None)
+        return _security(request, found, status_code=error.http_status, error=messages.friendly(error, found.locale))
+    return _security(request, found, setup=setup)
 
 
 @router.post("/account/security/two-factor/confirm")
@@ -128,9 +182,8 @@ def two_factor_confirm(request: Request, csrf_token: str = Form("", max_length=2
         codes = run_in_transaction(found.engine, lambda conn: users.confirm_two_factor(
             conn, found.user.id, code=code.replace(" ", ""), now=clock.now()))
     except AppError as error:
-        return render(request, "security.html", status_code=error.http_status, notice=None, setup=None,
-                      recovery_codes=None, error=messages.friendly(error, found.locale))
-    return render(request, "security.html", notice=None, error=None, setup=None, recovery_codes=codes)
+        return _security(request, found, status_code=error.http_status, error=messages.friendly(error, found.locale))
+    return _security(request, found, recovery_codes=codes)
 
 
 @router.post("/account/security/two-factor/disable")
@@ -144,6 +197,5 @@ def two_factor_disable(request: Request, csrf_token: str = Form("", max_length=2
             conn, found.settings, found.user.id, password=password, totp_code=totp or None, recovery_code=recovery,
             now=clock.now())).unwrap()
     except AppError as error:
-        return render(request, "security.html", status_code=error.http_status, notice=None, setup=None,
-                      recovery_codes=None, error=messages.friendly(error, found.locale))
+        return _security(request, found, status_code=error.http_status, error=messages.friendly(error, found.locale))
     return redirect("/account/security?notice=two_factor_off")

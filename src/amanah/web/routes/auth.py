@@ -72,7 +72,8 @@ def login(request: Request, email: str = Form("", max_length=320), password: str
                                captcha_id=captcha_id or None, captcha_answer=captcha_answer or None, now=now)
         if outcome.error:
             return outcome
-        return users.Outcome(users.start_session(conn, outcome.value.id, replacing=previous, now=now))
+        return users.Outcome(users.start_session(conn, outcome.value.id, replacing=previous,
+                                                 user_agent=request.headers.get("user-agent"), now=now))
 
     try:
         session = run_in_transaction(engine, work).unwrap()
@@ -119,7 +120,7 @@ def register(request: Request, email: str = Form("", max_length=320), name: str 
     def work(conn):
         user = users.register_user(conn, settings, email=email, password=password, name=name,
                                    locale=found.locale, now=now)
-        return users.start_session(conn, user.id, now=now)
+        return users.start_session(conn, user.id, user_agent=request.headers.get("user-agent"), now=now)
 
     try:
         session = run_in_transaction(engine, work)
@@ -194,14 +195,15 @@ def verify_email(request: Request, token: str = Query("", max_length=200)):
 
 
 @router.get("/sso/login")
-def sso_page(request: Request, token: str = Query("", max_length=200)):
+def sso_page(request: Request, token: str = Query("", max_length=200), next: str = Query("", max_length=500)):
     """The marketplace's "My Amanah" link. The link is used up by the POST (a button, pressed by
-    the page's script at once), so a link previewer fetching the URL cannot burn it."""
-    return render(request, "sso.html", token=token)
+    the page's script at once), so a link previewer fetching the URL cannot burn it. ``next``
+    (a path on this site only, e.g. the trade's checkout) is where the buyer lands."""
+    return render(request, "sso.html", token=token, next=safe_next(next))
 
 
 @router.post("/sso/login")
-def sso_login(request: Request, token: str = Form("", max_length=200)):
+def sso_login(request: Request, token: str = Form("", max_length=200), next: str = Form("", max_length=500)):
     check_same_origin(request)
     found = visitor(request)
     previous = request.cookies.get(session_cookie_name(found.settings))
@@ -209,10 +211,11 @@ def sso_login(request: Request, token: str = Form("", max_length=200)):
 
     def work(conn):
         use = users.consume_login_link(conn, token, now=now)
-        return users.start_session(conn, use.user.id, replacing=previous, platform_id=use.platform_id, now=now)
+        return users.start_session(conn, use.user.id, replacing=previous, platform_id=use.platform_id,
+                                   user_agent=request.headers.get("user-agent"), now=now)
 
     session = run_in_transaction(found.engine, work)
-    response = redirect("/account")
+    response = redirect(safe_next(next))
     _set_session_cookie(request, response, session)
     return response
 

@@ -180,6 +180,7 @@ ROWS: dict[str, tuple[dict, dict, object]] = {
     "GET /v1/me/cards/{card_id}": (A_ONLY, {"card_id": Scene.card_of_a}, None),
     "DELETE /v1/me/cards/{card_id}": (A_ONLY, {"card_id": Scene.card_of_a}, None),
     "POST /v1/me/close": (ANY_USER, {}, lambda s: {"password": "wrong", "confirm": True}),
+    "POST /v1/me/password": (ANY_USER, {}, lambda s: {"current_password": "wrong", "new_password": PASSWORD + "!"}),
     "GET /v1/me/export.json": (ANY_USER, {}, None),
     "GET /v1/me/export.csv": (ANY_USER, {}, None),
     "GET /v1/me/balances": (ANY_USER, {}, None),

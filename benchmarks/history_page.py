@@ -16,7 +16,6 @@ the two 0010 indexes are dropped and everything is timed again on the ledger's o
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import tempfile
 import time

@@ -8,9 +8,6 @@ its path is printed in the test report header)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import LiveServer, free_port
+from tests.e2e.conftest import LiveServer, running_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -49,40 +46,10 @@ def screenshots(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def cabinet(database_url: str, tmp_path_factory, vault_key_file: Path) -> Iterator[LiveServer]:
     """One server for the whole browser suite (each test makes users of its own)."""
-    folder = tmp_path_factory.mktemp("cabinet")
-    port = free_port()
-    env = {**os.environ, "AMANAH_ENV": "test", "AMANAH_DATABASE_URL": database_url,
-           "AMANAH_DATA_DIR": str(folder / "data"), "AMANAH_VAULT_KEY_FILE": str(vault_key_file),
-           "AMANAH_BASE_URL": f"http://127.0.0.1:{port}", "AMANAH_CAPTCHA": "test",
-           "AMANAH_PASSWORD_HASHING": "test"}
-    log = open(folder / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "amanah", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", env, process)
-    try:
-        _wait_until_healthy(server, folder / "server.log")
+    with running_server(database_url, tmp_path_factory.mktemp("cabinet"), vault_key_file,
+                        start_timeout_s=SERVER_START_TIMEOUT_S, AMANAH_CAPTCHA="test",
+                        AMANAH_PASSWORD_HASHING="test") as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _wait_until_healthy(server: LiveServer, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"amanah serve exited:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"amanah serve did not become healthy:\n{log_path.read_text()}")
 
 
 @pytest.fixture(scope="session")

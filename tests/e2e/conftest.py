@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,25 +36,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path, vault_key_file: Path) -> Iterator[LiveServer]:
+@contextmanager
+def running_server(database_url: str, folder: Path, vault_key_file: Path, *, start_timeout_s: float = SERVER_START_TIMEOUT_S,
+                   **extra_env: str) -> Iterator[LiveServer]:
+    """``amanah serve`` in test mode on a free port with its own data directory, until the block ends."""
     port = free_port()
     env = {
         **os.environ,
         "AMANAH_ENV": "test",
         "AMANAH_DATABASE_URL": database_url,
-        "AMANAH_DATA_DIR": str(tmp_path / "data"),
+        "AMANAH_DATA_DIR": str(folder / "data"),
         "AMANAH_VAULT_KEY_FILE": str(vault_key_file),
         "AMANAH_BASE_URL": f"http://127.0.0.1:{port}",
+        **extra_env,
     }
-    log = open(tmp_path / "server.log", "w")
+    log_path = folder / "server.log"
+    log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "amanah", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     server = LiveServer(f"http://127.0.0.1:{port}", env, process)
     try:
-        _wait_until_healthy(server, tmp_path / "server.log")
+        _wait_until_healthy(server, log_path, start_timeout_s)
         yield server
     finally:
         process.terminate()
@@ -64,13 +69,19 @@ def live_server(database_url: str, tmp_path: Path, vault_key_file: Path) -> Iter
         log.close()
 
 
-def _wait_until_healthy(server: LiveServer, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path, vault_key_file: Path) -> Iterator[LiveServer]:
+    with running_server(database_url, tmp_path, vault_key_file) as server:
+        yield server
+
+
+def _wait_until_healthy(server: LiveServer, log_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"amanah serve exited:\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import free_port
 
 START_TIMEOUT_S = 40.0
 

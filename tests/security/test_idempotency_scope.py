@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 
-import pytest
 
 
 def test_a_key_reused_with_a_wrong_credential_is_still_refused_as_unauthenticated(client):

@@ -11,39 +11,20 @@ import logging
 import re
 import secrets
 
+import sqlalchemy as sa
+
+from amanah.cards.brands import luhn_valid
 from amanah.core.clock import clock
 from amanah.core.db import run_in_transaction
 from amanah.operators import service as operators
 from amanah.platforms import service as platforms
-import pytest
-import sqlalchemy as sa
+from tests.database_scan import every_value
 
 CARD_NUMBER = "4242424242424242"
 CVC = "739"
 PASSWORD = "Unusual-Passw0rd-for-hygiene!"
 NEW_PASSWORD = "Another-Unusual-Passw0rd-2!"
 LUHN_CANDIDATE = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
-
-
-def every_value(engine):
-    """Every cell of every table: (table, column, value as text, whether it is a text column)."""
-    with engine.connect() as connection:
-        for table in sa.inspect(connection).get_table_names():
-            reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
-            for row in connection.execute(sa.select(reflected)):
-                for column, value in zip(reflected.columns, row):
-                    if isinstance(value, (bytes, memoryview)):
-                        yield table, column.name, bytes(value).decode("latin-1"), False
-                    elif value is not None:
-                        yield table, column.name, str(value), isinstance(value, str)
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        value = int(digit) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def run_the_flows(client, engine) -> tuple[dict[str, str], list]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import sqlalchemy as sa
 
 from amanah.cards import charges, service as cards
 from amanah.money import Money, currency
+
+from tests.database_scan import every_value
 
 from .conftest import card_body
 from .test_charges import record_settlement  # noqa: F401  (registers the "cardtest" purpose)
@@ -17,19 +18,6 @@ from .test_charges import record_settlement  # noqa: F401  (registers the "cardt
 NUMBERS = ["4242424242424242", "5555555555554444", "2200000000000004", "6200000000000005",
            "4000000000003220", "4000000000000002", "4000000000000127"]
 CVC = "987"
-
-
-def every_value(engine):
-    """Every cell of every table in the database: (table, column, text, whether it is text)."""
-    with engine.connect() as connection:
-        for table in sa.inspect(connection).get_table_names():
-            reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
-            for row in connection.execute(sa.select(reflected)):
-                for column, value in zip(reflected.columns, row):
-                    if isinstance(value, (bytes, memoryview)):
-                        yield table, column.name, bytes(value).decode("latin-1"), False
-                    elif value is not None:
-                        yield table, column.name, str(value), isinstance(value, str)
 
 
 def test_no_card_number_or_cvc_is_kept_anywhere(client, make_holder, engine, settings, now, caplog, database_url):

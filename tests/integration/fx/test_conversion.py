@@ -14,7 +14,7 @@ from amanah import ledger
 from amanah.core.errors import InsufficientFunds
 from amanah.fx import service
 from amanah.ledger import AccountKind, TransferRequest as T
-from amanah.money import CURRENCIES, RUB, USD, Money
+from amanah.money import CURRENCIES, USD, Money
 
 
 def open_account(fx, kind: AccountKind, currency: str) -> ledger.Account:

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from amanah.api import idempotency
 from amanah.core import limits
 from amanah.core.clock import clock
-from amanah.core.db import run_in_transaction
 
 from .conftest import card_body, new_key
 

@@ -18,7 +18,6 @@ from amanah.core.db import run_in_transaction
 from amanah.mail import service
 from amanah.mail.jobs import deliver_due
 from amanah.mail.models import outbox
-from tests.conftest import ON_POSTGRES
 from tests.integration.mail.smtp_server import free_port, html_part, smtp_server, text_part
 
 

@@ -264,9 +264,7 @@ class TestRefundsToTheCard:
         assert buyer_wallet.available == 0 and buyer_wallet.debits_pending == 2000
         market.verify()
 
-    def test_a_dispute_refund_of_an_e_wallet_payment_goes_back_to_the_e_wallet(self, market, engine):
-        from amanah.cards import charges
-
+    def test_a_dispute_refund_of_an_e_wallet_payment_goes_back_to_the_e_wallet(self, market):
         trade = market.open_trade(1500)
         buyer = market.token_for(trade["buyer"]["user_id"])
         pending = market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": "wallet:alphapay"}, headers=buyer).json()

@@ -15,7 +15,6 @@ from amanah.api.user_auth import current_user
 from amanah.core import ids, limits
 from amanah.core.clock import utc
 from amanah.core.config import Settings
-from amanah.core.db import run_in_transaction
 from amanah.money import UnsupportedCurrency, currency
 from amanah.wallet import service as wallet
 from amanah.wallet.errors import InvalidHistoryFilter

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from amanah.core import limits, service_mode
 from amanah.core.errors import Conflict, InvalidRequest
 from amanah.core.ids import new_id
-from amanah.money import Money, currency
+from amanah.money import Money
 from amanah.platforms import service as platforms
 from amanah.trades.models import trades
 from amanah.trades.service.common import Trade, load

@@ -6,6 +6,15 @@ retries it, whole, when the database says a concurrent transaction got in the wa
 (serialisation failure, deadlock, a unique id inserted at the same moment). Services take the
 connection and never commit.
 
+Group commit (``run_in_transaction(engine, work, group=True)``): concurrent callers' units of
+work are collected for a moment (bounded by ``GROUP_COMMIT_UNITS_MAX`` and
+``GROUP_COMMIT_WAIT_S``) and run in one transaction, each inside its own SAVEPOINT, so one
+failing unit is rolled back alone and its caller alone gets its exception. One commit (one
+fsync) answers them all, and nobody is answered before it: a crash before the commit loses
+only unacknowledged work. A retryable error in any unit, or at the commit, rolls the whole
+batch back and runs every unit again (units are re-runnable, as always). There is no
+background thread: the first waiting caller leads a batch (``GroupCommitter``).
+
 SQLite is the embedded default: WAL journal, ``synchronous=FULL`` (a committed payment survives
 a power cut), foreign keys on, and every transaction begins ``IMMEDIATE`` so that writers queue
 on the database lock at ``BEGIN`` instead of deadlocking when a reader wants to write.
@@ -14,8 +23,11 @@ on the database lock at ``BEGIN`` instead of deadlocking when a reader wants to 
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -134,12 +146,20 @@ def _is_retryable(error: BaseException) -> bool:
     return False
 
 
-def run_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+def run_in_transaction(engine: Engine, work: Callable[[Connection], T], *, group: bool = False) -> T:
     """Runs ``work`` in one transaction, committing on return and rolling back on error.
 
     ``work`` must be safe to run again from the start: it is retried, with jittered
     exponential back-off, when the database reports a conflict with a concurrent transaction.
+    With ``group=True`` it shares a transaction (and its commit) with concurrent callers' work,
+    in a savepoint of its own; it is answered, as alone, only after that commit.
     """
+    if group:
+        return group_committer(engine).submit(work)
+    return _run_alone(engine, work)
+
+
+def _run_alone(engine: Engine, work: Callable[[Connection], T]) -> T:
     backoff_s = limits.TRANSACTION_RETRY_BACKOFF_S
     for attempt in range(limits.TRANSACTION_RETRIES_MAX + 1):
         try:
@@ -157,3 +177,185 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
             time.sleep(backoff_s * (1 + random.random()))
             backoff_s *= 2
     raise AssertionError("unreachable")
+
+
+class _Unit:
+    """One caller's payload, and its answer once the batch holding it has committed."""
+
+    __slots__ = ("payload", "done", "lead", "value", "error", "wake")
+
+    def __init__(self, payload) -> None:
+        self.payload = payload
+        self.done = False
+        self.lead = False
+        """Set when a finishing leader hands this unit's caller the lead."""
+        self.value = None
+        self.error: BaseException | None = None
+        self.wake = threading.Event()
+
+
+BatchRunner = Callable[[Connection, Sequence], list]
+"""Runs a batch's payloads in the given transaction; returns, per payload, its value or the
+exception its caller should get. Raising aborts (and, if retryable, retries) the whole batch."""
+
+
+class _Failed:
+    """A unit's exception, kept apart from values that happen to be exceptions."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def run_units_in_savepoints(connection: Connection, works: Sequence[Callable[[Connection], T]]) -> list:
+    results: list = []
+    for work in works:
+        try:
+            with connection.begin_nested():
+                results.append(work(connection))
+        except Exception as error:
+            if _is_retryable(error):
+                raise  # the whole batch is rolled back and run again
+            results.append(_Failed(error))
+    return results
+
+
+class GroupCommitter:
+    """Collects payloads from concurrent threads and runs them in one transaction per batch.
+
+    Leader/follower, no thread of its own: a caller queues its unit and, if fewer than
+    ``flushers_max`` batches are in flight, leads one: it collects up to ``units_max`` units
+    for at most ``wait_s`` (only while callers arrive together, unless ``wait_when_alone``),
+    runs them through ``runner`` in one transaction with retries, answers each unit after the
+    commit and leads again until its own unit is answered; a leader whose unit is answered
+    hands the lead to the oldest waiting caller. Every other caller sleeps on its own event
+    (no herd of wake-ups) until its unit is answered or it is handed the lead."""
+
+    def __init__(self, engine: Engine, runner: BatchRunner = run_units_in_savepoints, *,
+                 units_max: int = limits.GROUP_COMMIT_UNITS_MAX, wait_s: float = limits.GROUP_COMMIT_WAIT_S,
+                 flushers_max: int | None = None, wait_when_alone: bool = False,
+                 weight: Callable[[object], int] = lambda _payload: 1, weight_max: int | None = None) -> None:
+        assert units_max > 0 and wait_s >= 0
+        self._engine = engine
+        self._runner = runner
+        self._units_max = units_max
+        self._wait_s = wait_s
+        self._flushers_max = 1 if is_sqlite(engine) else (flushers_max or limits.GROUP_COMMIT_FLUSHERS_MAX)
+        self._wait_when_alone = wait_when_alone
+        self._weight = weight
+        self._weight_max = weight_max
+        self._lock = threading.Lock()
+        self._full = threading.Condition(self._lock)
+        """Leaders collecting a batch wait on it; a caller filling the queue wakes them."""
+        self._queue: deque[_Unit] = deque()
+        self._leading = threading.local()
+        self._flushing = 0
+        self._last_batch_units = 0
+        self.batches = 0
+        """Batches committed so far (for tests and benchmarks)."""
+
+    def submit(self, payload):
+        # A unit submitting to its own committer would wait for the batch it is part of.
+        assert not getattr(self._leading, "active", False), "group commit is not re-entrant"
+        unit = _Unit(payload)
+        with self._lock:
+            self._queue.append(unit)
+            if self._flushing < self._flushers_max:
+                self._flushing += 1
+                unit.lead = True
+            elif len(self._queue) >= self._units_max:
+                self._full.notify()
+        while True:
+            if unit.lead:  # even if already answered: the place must be passed on
+                self._lead(unit)
+            if unit.done:
+                break
+            unit.wake.wait()
+            unit.wake.clear()  # the flags, set before the event, are read after this
+        if unit.error is not None:
+            raise unit.error
+        return unit.value
+
+    def _lead(self, own: _Unit) -> None:
+        """Runs batches (holding one of the ``flushing`` places) until ``own`` is answered."""
+        try:
+            while not own.done:
+                with self._lock:
+                    batch = self._collect()
+                if not batch:
+                    return  # its unit is in another leader's batch: wait for it as a follower
+                self._run(batch)
+        finally:
+            with self._lock:
+                own.lead = False
+                successor = next((u for u in self._queue if not u.lead), None)
+                if successor is None:
+                    self._flushing -= 1
+                else:  # the place passes on: the oldest waiting caller leads next
+                    successor.lead = True
+                    successor.wake.set()
+
+    def _collect(self) -> list[_Unit]:
+        """Called holding the lock."""
+        if self._wait_when_alone or self._last_batch_units > 1:
+            deadline = time.monotonic() + self._wait_s
+            while len(self._queue) < self._units_max:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._full.wait(remaining)
+        batch: list[_Unit] = []
+        total = 0
+        while self._queue and len(batch) < self._units_max:
+            weight = self._weight(self._queue[0].payload)
+            if batch and self._weight_max is not None and total + weight > self._weight_max:
+                break
+            total += weight
+            batch.append(self._queue.popleft())
+        return batch
+
+    def _run(self, batch: list[_Unit]) -> None:
+        try:
+            results = self._run_with_retries([unit.payload for unit in batch])
+            assert len(results) == len(batch)
+            for unit, result in zip(batch, results):
+                if isinstance(result, _Failed):
+                    unit.error = result.error
+                else:
+                    unit.value = result
+        except BaseException as error:  # the batch failed as a whole: so does every unit
+            for unit in batch:
+                unit.error = error
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            with self._lock:
+                self._last_batch_units = len(batch)
+                self.batches += 1
+                for unit in batch:
+                    unit.done = True
+                    unit.wake.set()
+
+    def _run_with_retries(self, payloads: list) -> list:
+        self._leading.active = True
+        try:
+            return _run_alone(self._engine, lambda connection: self._runner(connection, payloads))
+        finally:
+            self._leading.active = False
+
+
+_committers: "weakref.WeakKeyDictionary[Engine, GroupCommitter]" = weakref.WeakKeyDictionary()
+_committers_lock = threading.Lock()
+
+
+def group_committer(engine: Engine) -> GroupCommitter:
+    """The engine's shared committer of units of work (savepoint per unit)."""
+    with _committers_lock:
+        committer = _committers.get(engine)
+        if committer is None:
+            # One batch at a time: units lock rows in their own orders, so two batches of
+            # them in flight would deadlock each other (and PostgreSQL takes deadlock_timeout,
+            # a second, to notice). One batch runs while its callers' next units queue.
+            committer = _committers[engine] = GroupCommitter(engine, flushers_max=1)
+        return committer

@@ -82,6 +82,9 @@ def demo(
     if shop_port:
         from amanah.demo_shop.app import ShopConfig, run as run_shop
 
+        # The shop follows its orders through webhooks to its own loopback address.
+        os.environ.setdefault("AMANAH_WEBHOOK_ALLOW_PRIVATE", "true")
+
         run_shop(ShopConfig(base, demo["platform_key"], settings.data_dir), host=host, port=shop_port, in_thread=True)
         typer.echo(f"  Demo Bazaar (the shop):  http://{host}:{shop_port}/  (buy as any new e-mail)")
     typer.echo(f"  Web cabinet:             {base}/  (log in as the buyer or the seller below)")

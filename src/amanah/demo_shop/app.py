@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import jinja2
+import standardwebhooks
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -58,6 +60,10 @@ def format_amount(amount: int, code: str, exponent: int | None = None) -> str:
     return f"{SYMBOLS.get(code, code + ' ')}{value:,.{exponent}f}"
 
 
+EVENTS = ("trade.held", "trade.shipped", "trade.completed", "trade.refunded", "trade.disputed",
+          "trade.dispute_resolved", "trade.closed")
+
+
 @dataclass(frozen=True)
 class ShopConfig:
     api_url: str
@@ -91,6 +97,17 @@ class Orders:
             rows = self._read()
             rows.append({"out_trade_no": out_trade_no, "buyer": buyer_id, "product": product_id})
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(rows, indent=1))
+            temporary.replace(self.path)
+
+    def note_event(self, out_trade_no: str, event_type: str, status: str, at: str) -> None:
+        """What a webhook told the shop about one of its orders (kept in arrival order)."""
+        with self.lock:
+            rows = self._read()
+            for row in rows:
+                if row["out_trade_no"] == out_trade_no:
+                    row.setdefault("events", []).append({"type": event_type, "status": status, "at": at})
             temporary = self.path.with_suffix(".tmp")
             temporary.write_text(json.dumps(rows, indent=1))
             temporary.replace(self.path)
@@ -242,11 +259,52 @@ def create_app(config: ShopConfig) -> FastAPI:
             "carrier": carrier or "Demo Post", "tracking_number": tracking_number or f"DP{secrets.token_hex(4).upper()}"})
         return RedirectResponse("/seller", 303)
 
+    @app.post("/webhooks/amanah")
+    async def webhook(request: Request):
+        """Amanah's Standard Webhooks: verified with the endpoint's secret, then noted."""
+        secret = webhook_secret(config)
+        if secret is None:
+            raise HTTPException(404, "This shop has not subscribed to webhooks.")
+        body = await request.body()
+        try:
+            event = standardwebhooks.Webhook(secret).verify(body, dict(request.headers))
+        except standardwebhooks.webhooks.WebhookVerificationError:
+            raise HTTPException(400, "Bad webhook signature.") from None
+        trade = event.get("data", {})
+        orders.note_event(trade.get("out_trade_no", ""), event.get("type", ""), trade.get("status", ""),
+                          event.get("timestamp", ""))
+        return {"received": True}
+
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
 
     return app
+
+
+def webhook_secret(config: ShopConfig) -> str | None:
+    path = config.data_dir / "shop_webhook.json"
+    return json.loads(path.read_text())["secret"] if path.exists() else None
+
+
+def subscribe(config: ShopConfig, own_url: str, *, attempts: int = 60) -> bool:
+    """Registers the shop's webhook endpoint once (the secret is kept beside the orders), waiting
+    for the payment system to come up. The demo allows a loopback URL; production would not."""
+    if webhook_secret(config) is not None:
+        return True
+    amanah = Amanah(config)
+    for _ in range(attempts):
+        try:
+            made = amanah.call("POST", "/v1/webhook_endpoints", json={
+                "url": f"{own_url}/webhooks/amanah", "events": list(EVENTS)})
+        except (httpx.TransportError, HTTPException):
+            time.sleep(1)
+            continue
+        path = config.data_dir / "shop_webhook.json"
+        path.write_text(json.dumps({"id": made["id"], "secret": made["secret"]}))
+        os.chmod(path, 0o600)
+        return True
+    return False
 
 
 def run(config: ShopConfig, *, host: str, port: int, in_thread: bool = False):
@@ -259,4 +317,6 @@ def run(config: ShopConfig, *, host: str, port: int, in_thread: bool = False):
         return None
     thread = threading.Thread(target=server.run, name="demo-shop", daemon=True)
     thread.start()
+    threading.Thread(target=subscribe, args=(config, f"http://{host}:{port}"), name="demo-shop-webhooks",
+                     daemon=True).start()
     return thread

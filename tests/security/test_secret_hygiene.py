@@ -89,6 +89,14 @@ def run_the_flows(client, engine) -> tuple[dict[str, str], list]:
 HANDED_OUT = {"token": {"user token"}, "token again": {"second user token"}, "session": {"session id"}}
 
 
+def holds(text: str, name: str, secret: str) -> bool:
+    """Whether ``text`` holds the secret. Three digits turn up inside ids, tokens, timestamps and
+    lengths by chance, so a CVC counts only as a value of its own: a "cvc" field, or "739"."""
+    if name == "CVC":
+        return bool(re.search(rf'cvc\W{{0,4}}{CVC}(?!\d)', text, re.IGNORECASE) or f'"{CVC}"' in text)
+    return secret in text
+
+
 def scan(engine, found: dict, answers: list, log_text: str) -> list[str]:
     leaks = []
     for table, column, value, is_text in every_value(engine):
@@ -107,10 +115,10 @@ def scan(engine, found: dict, answers: list, log_text: str) -> list[str]:
     for label, response in answers:
         text = response.text + str(response.headers)
         for name, secret in found.items():
-            if secret in text and name not in HANDED_OUT.get(label, set()):
+            if holds(text, name, secret) and name not in HANDED_OUT.get(label, set()):
                 leaks.append(f"the answer to {label!r} holds the {name}")
     for name, secret in found.items():
-        if secret in log_text:
+        if holds(log_text, name, secret):
             leaks.append(f"the log holds the {name}")
     return leaks
 

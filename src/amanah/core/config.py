@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     """Whether ``amanah serve`` also runs the background jobs (turn off when separate
     ``amanah worker`` processes run them)."""
+    group_commit: bool = False
+    """Money-moving API requests (pay from balance, confirm, refund, dispute resolution
+    ) share a transaction and its commit with concurrent requests, each in a
+    savepoint of its own (``run_in_transaction(..., group=True)``). Off by default: measured in
+    ``benchmarks/http_pay.py``, it pays where the commit (fsync) is the cost, not the round trips."""
     connector_timeout_s: float = Field(limits.CONNECTOR_TIMEOUT_S, gt=0, le=120)
     """How long a card acquirer or e-wallet may take before the call counts as timed out (the
     sandbox's timeout test card waits this long)."""

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from amanah.api.auth import require_platform
 from amanah.api.callers import Caller, platform_or_user
-from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.deps import get_engine, get_now, get_settings, run_money_movement
 from amanah.api.user_auth import current_user
 from amanah.core import ids, limits
 from amanah.core.config import Settings
@@ -168,7 +168,8 @@ def pay(trade_id: str, body: PayBody, user=Depends(current_user), engine: Engine
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
     if body.source == "balance":
-        trade = run_in_transaction(engine, lambda c: trades.pay_from_balance(c, settings, trade_id, user.id, request, now=now))
+        trade = run_money_movement(engine, settings,
+                                   lambda c: trades.pay_from_balance(c, settings, trade_id, user.id, request, now=now))
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
     return _out(engine, settings, trade)
@@ -203,7 +204,7 @@ def confirm(trade_id: str, user=Depends(current_user), engine: Engine = Depends(
         trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
         return trades.confirm(connection, trade_id, user.id, now=now)
 
-    return _out(engine, settings, run_in_transaction(engine, work))
+    return _out(engine, settings, run_money_movement(engine, settings, work))
 
 
 class RefundBody(BaseModel):
@@ -238,7 +239,7 @@ def refund(trade_id: str, body: RefundBody, request: Request, caller: Caller = D
         return trades.refund(connection, trade_id, amount=body.amount, reason=body.reason, now=now,
                              refund_id=refund_id)
 
-    trade, record = run_in_transaction(engine, work)
+    trade, record = run_money_movement(engine, settings, work)
     if record["status"] == "processing":  # on its way back to the card or e-wallet
         record = finish_refund_to_source(engine, settings, record["id"], now=now)
         trade = run_in_transaction(engine, lambda c: trades.load(c, trade_id))
@@ -271,7 +272,7 @@ def resolve(trade_id: str, body: ResolveBody, platform=Depends(require_platform)
         trades.get_visible(connection, trades.Viewer(platform_id=platform.id), trade_id)
         return trades.resolve(connection, trade_id, outcome=body.outcome, buyer_amount=body.buyer_amount, now=now)
 
-    trade = run_in_transaction(engine, work)
+    trade = run_money_movement(engine, settings, work)
     if trade.refunded_amount:
         finish_refunds_of(engine, settings, trade_id, now=now)
     return _out(engine, settings, trade)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from amanah.core.clock import utc
 from amanah.ledger.models import accounts, transfers
 from amanah.ledger.types import Account, AccountKind, Transfer, TransferKind
 
@@ -129,6 +132,75 @@ _add_to_balances_unnest = sa.text(
 
 def _columns(rows: list[dict]) -> dict[str, list]:
     return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+_A = ("id", "currency", "kind", "owner_ref", "debits_must_not_exceed_credits", "credits_must_not_exceed_debits",
+      "debits_posted", "credits_posted", "debits_pending", "credits_pending")
+_T = ("id", "kind", "debit_account_id", "credit_account_id", "currency", "amount", "pending_id", "timeout_s",
+      "expires_at", "code", "reference", "created_at", "seq")
+_A_NULLS = ", ".join(f"NULL AS a_{c}" for c in _A)
+_T_NULLS = ", ".join(f"NULL AS t_{c}" for c in _T)
+_A_COLUMNS = ", ".join(f"locked.{c}" for c in _A)
+_T_COLUMNS = ", ".join(f"t.{c}" for c in _T)
+# One round trip for a batch's reads on PostgreSQL: lock its accounts (those it names and those
+# of the holds it resolves) in id order, read the transfers it names, and how its holds were
+# resolved. The transfers are read from the statement's snapshot, taken before the locks were
+# granted; a concurrent batch that wrote the same id or resolved the same hold meanwhile is
+# caught by the unique constraints at INSERT, and the transaction runs again (RetryTransaction).
+_read_batch_postgres = sa.text(
+    "WITH locked AS ("
+    f" SELECT {', '.join(_A)} FROM ledger_accounts"
+    " WHERE id = ANY(CAST(:account_ids AS bigint[]))"
+    "  OR id IN (SELECT debit_account_id FROM ledger_transfers WHERE id = ANY(CAST(:pending_ids AS text[]))"
+    "   UNION ALL SELECT credit_account_id FROM ledger_transfers WHERE id = ANY(CAST(:pending_ids AS text[])))"
+    " ORDER BY id FOR UPDATE)"
+    f" SELECT 'account' AS part, {_A_COLUMNS}, {_T_NULLS} FROM locked"
+    f" UNION ALL SELECT 'transfer', {_A_NULLS.replace('NULL AS a_', 'NULL AS b_')}, {_T_COLUMNS}"
+    " FROM ledger_transfers t WHERE t.id = ANY(CAST(:transfer_ids AS text[]))"
+    f" UNION ALL SELECT 'resolution', {_A_NULLS.replace('NULL AS a_', 'NULL AS c_')}, {_T_COLUMNS}"
+    " FROM ledger_transfers t WHERE t.pending_id = ANY(CAST(:pending_ids AS text[]))"
+)
+
+
+@dataclass(frozen=True)
+class BatchReads:
+    transfers: dict[str, Transfer]
+    """The transfers stored under the ids asked for (the batch's own ids and the holds it names)."""
+    accounts: dict[int, Account]
+    """Locked, in id order: the accounts named and those of the holds named."""
+    resolutions: dict[str, TransferKind]
+    """For each hold named that was posted, voided or expired: how."""
+
+
+def read_batch(connection: Connection, transfer_ids: Collection[str], pending_ids: Collection[str],
+               account_ids: Collection[int]) -> BatchReads:
+    if connection.dialect.name != "postgresql":  # SQLite: in-process, three cheap statements
+        transfers_ = select_transfers(connection, set(transfer_ids) | set(pending_ids))
+        accounts_ = set(account_ids)
+        for pending_id in pending_ids:
+            if pending_id in transfers_:
+                accounts_ |= {transfers_[pending_id].debit_account_id, transfers_[pending_id].credit_account_id}
+        resolutions = select_resolutions(connection, [i for i in pending_ids if i in transfers_])
+        return BatchReads(transfers_, lock_accounts(connection, accounts_), resolutions)
+    rows = connection.execute(_read_batch_postgres, {
+        "account_ids": sorted(account_ids), "pending_ids": list(pending_ids),
+        "transfer_ids": list(set(transfer_ids) | set(pending_ids)),
+    })
+    found, locked, resolutions = {}, {}, {}
+    for row in rows:
+        values = tuple(row)
+        if row.part == "account":
+            locked[values[1]] = account_from_row(SimpleNamespace(**dict(zip(_A, values[1:1 + len(_A)]))))
+            continue
+        columns = dict(zip(_T, values[1 + len(_A):]))
+        columns["created_at"] = utc(columns["created_at"])  # as UTCDateTime would give it
+        columns["expires_at"] = columns["expires_at"] and utc(columns["expires_at"])
+        transfer = transfer_from_row(SimpleNamespace(**columns))
+        if row.part == "transfer":
+            found[transfer.id] = transfer
+        else:
+            resolutions[transfer.pending_id] = transfer.kind
+    return BatchReads(found, locked, resolutions)
 
 
 def insert_transfers(connection: Connection, new: Iterable[Transfer]) -> None:

@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from amanah.core.errors import AppError
+from amanah.core.db import is_database_unavailable
+from amanah.core.errors import AppError, DatabaseUnavailable, ServiceUnavailable
 
 log = logging.getLogger("amanah.api")
 
@@ -21,6 +23,20 @@ def error_response(status: int, type_: str, code: str, message: str, param: str 
     return JSONResponse(
         {"error": {"type": type_, "code": code, "message": message, "param": param}}, status_code=status
     )
+
+
+def app_error_response(error: AppError) -> JSONResponse:
+    response = error_response(error.http_status, error.type, error.code, error.message, error.param)
+    if isinstance(error, ServiceUnavailable) and error.retry_after_s:
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
+def _database_unavailable() -> JSONResponse:
+    """A read (or a check of credentials) that found the database away, e.g. failing over."""
+    return app_error_response(DatabaseUnavailable(
+        "The database is unavailable right now (it may be failing over to its standby); nothing was "
+        "changed. Please retry in a moment."))
 
 
 def _validation_message(error: dict) -> tuple[str, str | None]:
@@ -89,7 +105,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, error: AppError) -> JSONResponse:
-        return error_response(error.http_status, error.type, error.code, error.message, error.param)
+        return app_error_response(error)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_request: Request, error: DBAPIError) -> JSONResponse:
+        if not is_database_unavailable(error):
+            raise error  # a bug: the 500 below, logged with its traceback
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return _database_unavailable()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -105,6 +128,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Raised outside the routes (the idempotency middleware keeps its keys in the database):
+        # the same answers as inside them.
+        if isinstance(error, AppError):
+            return app_error_response(error)
+        if is_database_unavailable(error):
+            log.warning("database unavailable on %s %s", request.method, request.url.path)
+            return _database_unavailable()
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "internal", "internal_error",
                               "Something went wrong on our side; nothing was changed. Please retry.")

@@ -17,9 +17,11 @@ first is still running is a 409 (``type: conflict``).
   repeat simply runs again.
 - **Crashes.** If the process dies after the work committed but before the response was stored,
   the key stays in flight (409) until its lease (``IDEMPOTENCY_LEASE_S``) ends; then a repeat
-  runs the work again. So the guarantee is exactly-once without crashes and at-least-once with
-  them; the domain's own guards (unique ``out_trade_no``, the trade state machine, unique ledger
-  transfer ids) are what stop a second effect in that window.
+  runs the work again. So does a connection to the database lost during COMMIT (a failover:
+  ``CommitOutcomeUnknown``, 503), whose outcome nobody knows yet. So the guarantee is
+  exactly-once without crashes and at-least-once with them; the domain's own guards (unique
+  ``out_trade_no``, the trade state machine, unique ledger transfer ids) are what stop a second
+  effect in that window.
 - **Kept** ``IDEMPOTENCY_KEY_TTL_S`` (over 24 hours), then purged by ``api.purge_idempotency_keys``.
 """
 
@@ -42,6 +44,7 @@ from amanah.api.errors import error_response
 from amanah.core import limits
 from amanah.core.clock import clock
 from amanah.core.db import UTCDateTime, metadata, run_in_transaction
+from amanah.core.errors import CommitOutcomeUnknown
 
 HEADER = "Idempotency-Key"
 NOT_STORED_PATH_PREFIXES = ("/v1/auth/",)
@@ -290,6 +293,15 @@ class _Buffer:
                 if name.lower() in STORED_HEADERS]
         return Stored(self.status, kept, self.body)
 
+    def commit_outcome_unknown(self) -> bool:
+        """The database connection was lost during COMMIT (``CommitOutcomeUnknown``)."""
+        if self.status != CommitOutcomeUnknown.http_status:
+            return False
+        try:
+            return json.loads(self.body)["error"]["code"] == CommitOutcomeUnknown.code
+        except (ValueError, KeyError, TypeError):
+            return False
+
     async def replay_to(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
@@ -346,5 +358,9 @@ class IdempotencyMiddleware:
         except BaseException:
             await run_in_threadpool(finish, engine, request, decision.lease_token, None)
             raise
-        await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
+        if not buffer.commit_outcome_unknown():
+            await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
+        # else the key stays in flight, as after a crash: releasing it would let a retry run the
+        # work again right away when it may have committed; after the lease the domain's guards
+        # find the first run's effect.
         await buffer.replay_to(send)

@@ -22,7 +22,9 @@ on the database lock at ``BEGIN`` instead of deadlocking when a reader wants to 
 
 from __future__ import annotations
 
+import logging
 import random
+import sqlite3
 import threading
 import time
 import weakref
@@ -41,7 +43,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from amanah.core import limits
 from amanah.core.clock import utc
-from amanah.core.errors import ServiceUnavailable
+from amanah.core.errors import CommitOutcomeUnknown, DatabaseUnavailable, ServiceUnavailable
 
 T = TypeVar("T")
 
@@ -94,17 +96,45 @@ def is_sqlite(bind: Connection | Engine) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+def postgresql_url(url: str) -> str:
+    """libpq's own URIs as SQLAlchemy reads them: ``postgres://`` and ``postgresql://`` use
+    psycopg 3, and several hosts (``u@h1:5432,h2:5432/db``, as ``pg_autoctl show uri`` prints
+    them) become ``u@/db?host=h1:5432&host=h2:5432``. Any other URL is returned as it is."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
+        return url
+    cut = min((index for index in (rest.find("/"), rest.find("?")) if index >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    userinfo, at, hosts = netloc.rpartition("@")
+    if "," in hosts:
+        path, _question, query = tail.partition("?")
+        hosts_query = "&".join(f"host={host}" for host in hosts.split(","))
+        netloc, tail = f"{userinfo}{at}", f"{path or '/'}?{hosts_query}" + (f"&{query}" if query else "")
+    return f"postgresql+psycopg://{netloc}{tail}"
+
+
 def create_engine(url: str, *, echo: bool = False) -> Engine:
-    parsed = make_url(url)
+    parsed = make_url(postgresql_url(url))
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(parsed, echo=echo)
+    # Defaults for libpq; the URL's own query (``?connect_timeout=2``) wins. Several hosts may
+    # be named (``?host=a:5432&host=b:5432&target_session_attrs=read-write``): each new
+    # connection then goes to whichever is the writable primary now.
+    defaults = {"connect_timeout": limits.DB_CONNECT_TIMEOUT_S, "keepalives": 1,
+                "keepalives_idle": limits.DB_KEEPALIVE_IDLE_S,
+                "keepalives_interval": limits.DB_KEEPALIVE_INTERVAL_S,
+                "keepalives_count": limits.DB_KEEPALIVE_COUNT}
     return sa.create_engine(
         parsed,
         echo=echo,
         pool_size=limits.DB_POOL_SIZE,
         max_overflow=limits.DB_POOL_OVERFLOW_MAX,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": limits.DB_CONNECT_TIMEOUT_S},
+        # No ping at every check-out (a round trip per transaction: one in six of a transfer's):
+        # a pooled connection to a server that has gone (restarted, failed over) fails its
+        # first statement, which invalidates the pool, and the work runs again on a new
+        # connection (``_run_alone``: nothing can have committed before COMMIT was sent).
+        pool_pre_ping=False,
+        connect_args={name: value for name, value in defaults.items() if name not in parsed.query},
     )
 
 
@@ -132,6 +162,11 @@ def _create_sqlite_engine(url, *, echo: bool) -> Engine:
 
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+_READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction: this server is a standby now
+_OUTCOME_UNKNOWN_SQLSTATE = "40003"  # statement_completion_unknown (CockroachDB: "result is ambiguous")
+_SERVER_GONE_SQLSTATES = {"57P01", "57P02", "57P03", _READ_ONLY_SQLSTATE}
+"""admin_shutdown, crash_shutdown, cannot_connect_now (starting up or promoting), and a write
+refused by a standby; with class 08 (connection exception) they mean "not this server, not now"."""
 
 
 def _is_retryable(error: BaseException) -> bool:
@@ -146,11 +181,41 @@ def _is_retryable(error: BaseException) -> bool:
     return False
 
 
+def _sqlstate(error: DBAPIError) -> str:
+    return getattr(error.orig, "sqlstate", None) or ""
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """The statement failed because the server went away or stopped being the primary: the
+    transaction cannot have committed, and the same work may succeed on a new connection."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = _sqlstate(error)
+    return error.connection_invalidated or sqlstate.startswith("08") or sqlstate in _SERVER_GONE_SQLSTATES
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached or cannot serve right now (down, failing over, out of
+    connections, shutting down): a 503 to retry, not a bug. SQLite's errors never are."""
+    if not isinstance(error, DBAPIError) or isinstance(error.orig, sqlite3.Error):
+        return False
+    if _connection_lost(error):
+        return True
+    sqlstate = _sqlstate(error)
+    if not sqlstate:  # psycopg reports a failed connection attempt without a SQLSTATE
+        return isinstance(error, OperationalError)
+    return sqlstate[:2] in {"53", "57", "58"}  # insufficient resources, operator intervention, system
+
+
 def run_in_transaction(engine: Engine, work: Callable[[Connection], T], *, group: bool = False) -> T:
     """Runs ``work`` in one transaction, committing on return and rolling back on error.
 
     ``work`` must be safe to run again from the start: it is retried, with jittered
     exponential back-off, when the database reports a conflict with a concurrent transaction.
+    When the database goes away (a failover, a restart) before the work could commit, it is
+    run again on a new connection for up to ``DB_RECONNECT_WAIT_S``, then ``DatabaseUnavailable``
+    (503). A connection lost *during* COMMIT is ambiguous (it may have committed): the work is
+    not run again and ``CommitOutcomeUnknown`` (503) is raised.
     With ``group=True`` it shares a transaction (and its commit) with concurrent callers' work,
     in a savepoint of its own; it is answered, as alone, only after that commit.
     """
@@ -159,24 +224,91 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T], *, group
     return _run_alone(engine, work)
 
 
+_AFTER_COMMIT = "amanah.after_commit"
+
+
+def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Runs ``callback`` once the transaction that ``run_in_transaction`` owns on ``connection``
+    has committed; never if it rolls back or is run again (a retry starts a fresh list), nor if
+    the unit's savepoint is rolled back in a group commit. For side effects that must only
+    follow committed work (metrics); it must not fail. Outside ``run_in_transaction`` (a
+    transaction begun by hand) nothing runs."""
+    callbacks = connection.info.get(_AFTER_COMMIT)
+    if callbacks is not None:
+        callbacks.append(callback)
+
+
+def _fire(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the work is committed: a failing callback must not report it failed
+            logging.getLogger("amanah.db").exception("after-commit callback failed")
+
+
+_CONNECTING, _WORKING, _COMMITTING = "connecting", "working", "committing"
+
+
 def _run_alone(engine: Engine, work: Callable[[Connection], T]) -> T:
     backoff_s = limits.TRANSACTION_RETRY_BACKOFF_S
-    for attempt in range(limits.TRANSACTION_RETRIES_MAX + 1):
+    conflicts = 0
+    reconnect_deadline: float | None = None
+    while True:
+        phase = [_CONNECTING]
         try:
-            with engine.begin() as connection:
-                return work(connection)
+            return _run_once(engine, work, phase)
         except Exception as error:
-            if not _is_retryable(error):
-                raise
-            if attempt == limits.TRANSACTION_RETRIES_MAX:
-                raise ServiceUnavailable(
-                    "The service is too busy to complete this request right now; nothing was "
-                    "changed. Please retry.",
-                    code="contention",
+            if _is_retryable(error):
+                if conflicts == limits.TRANSACTION_RETRIES_MAX:
+                    raise ServiceUnavailable(
+                        "The service is too busy to complete this request right now; nothing was "
+                        "changed. Please retry.",
+                        code="contention",
+                    ) from error
+                conflicts += 1
+                time.sleep(backoff_s * (1 + random.random()))
+                backoff_s *= 2
+                continue
+            if (phase[0] == _COMMITTING and _connection_lost(error)) or (
+                    isinstance(error, DBAPIError) and _sqlstate(error) == _OUTCOME_UNKNOWN_SQLSTATE):
+                raise CommitOutcomeUnknown(
+                    "The connection to the database was lost while this request was being committed, so "
+                    "it may or may not have taken effect. Retry with the same Idempotency-Key: the "
+                    "answer will say which.",
                 ) from error
-            time.sleep(backoff_s * (1 + random.random()))
-            backoff_s *= 2
-    raise AssertionError("unreachable")
+            away = is_database_unavailable(error) if phase[0] == _CONNECTING else _connection_lost(error)
+            if not away:
+                raise
+            now = time.monotonic()
+            reconnect_deadline = reconnect_deadline or now + limits.DB_RECONNECT_WAIT_S
+            if now >= reconnect_deadline:
+                raise DatabaseUnavailable(
+                    "The database is unavailable right now (it may be failing over to its standby); "
+                    "nothing was changed. Please retry in a moment.",
+                ) from error
+            time.sleep(limits.DB_RECONNECT_PAUSE_S)
+
+
+def _run_once(engine: Engine, work: Callable[[Connection], T], phase: list[str]) -> T:
+    """One attempt; ``phase[0]`` says how far it got (nothing sent, work sent, COMMIT sent)."""
+    callbacks: list[Callable[[], None]] = []
+    with engine.begin() as connection:
+        phase[0] = _WORKING
+        # info lives as long as the pooled DBAPI connection: the list is removed before
+        # the connection goes back to the pool, and fired only after the commit.
+        connection.info[_AFTER_COMMIT] = callbacks
+        try:
+            value = work(connection)
+        except DBAPIError as error:
+            if _sqlstate(error) == _READ_ONLY_SQLSTATE:
+                connection.invalidate()  # a demoted primary: the next connection finds the new one
+            raise
+        finally:
+            if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
+                connection.info.pop(_AFTER_COMMIT, None)
+        phase[0] = _COMMITTING
+    _fire(callbacks)
+    return value
 
 
 class _Unit:
@@ -210,13 +342,16 @@ class _Failed:
 
 def run_units_in_savepoints(connection: Connection, works: Sequence[Callable[[Connection], T]]) -> list:
     results: list = []
+    callbacks = connection.info.get(_AFTER_COMMIT, [])
     for work in works:
+        registered = len(callbacks)
         try:
             with connection.begin_nested():
                 results.append(work(connection))
         except Exception as error:
-            if _is_retryable(error):
+            if _is_retryable(error) or _connection_lost(error):
                 raise  # the whole batch is rolled back and run again
+            del callbacks[registered:]  # the unit's work was rolled back: so are its callbacks
             results.append(_Failed(error))
     return results
 

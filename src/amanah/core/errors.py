@@ -6,6 +6,8 @@ Every expected failure is an ``AppError`` with a stable ``code`` (machine-readab
 
 from __future__ import annotations
 
+from amanah.core import limits
+
 
 class AppError(Exception):
     """An expected failure, shown to the caller. Never carries a secret in its message."""
@@ -66,3 +68,22 @@ class ServiceUnavailable(AppError):
     """A dependency (the database) is down or overloaded; the caller may retry."""
 
     type, code, http_status = "internal", "service_unavailable", 503
+    retry_after_s: int | None = None
+    """When set, answered as ``Retry-After``: how soon a retry may succeed."""
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """No writable database could be reached in time (a failover to the standby, a restart):
+    nothing was committed, and the same request may simply be sent again."""
+
+    code = "database_unavailable"
+    retry_after_s = limits.DB_RETRY_AFTER_S
+
+
+class CommitOutcomeUnknown(ServiceUnavailable):
+    """The connection to the database was lost while it was committing: the work may or may
+    not have been applied, so it is not run again here. The request's ``Idempotency-Key`` stays
+    in flight (as after a crash); a retry with it is answered once that is settled."""
+
+    code = "commit_outcome_unknown"
+    retry_after_s = limits.DB_RETRY_AFTER_S

@@ -6,6 +6,12 @@ AMOUNT_MAX_MINOR = 10**15
 
 Big enough for any real payment (10^13 IDR ≈ 600 million USD), small enough that a balance
 summing a few million of them still fits a signed 64-bit column."""
+REFERENCE_PATTERN = r"^[!-~]+$"
+"""A client's reference (a trade's ``out_trade_no``): visible ASCII only, so that no look-alike,
+invisible or right-to-left character can make two references read alike."""
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]*$"
+"""Free text (a refund's reason): any character but controls (tab and new lines are fine) and
+the bidirectional overrides and isolates that make text display other than it reads."""
 
 AMOUNT_TEXT_LENGTH_MAX = 64
 """Characters of a typed amount ("1 234,56 ₽") read before parsing: a number with thousands of
@@ -25,6 +31,11 @@ PENDING_TIMEOUT_MAX_S = 366 * 24 * 3600
 EXPIRE_BATCH_MAX = 1000
 """Pending transfers expired by one run of the expiry job."""
 
+# Background jobs
+JOB_BURST_S = 2.0
+"""A job that found work runs again at once (a backlog drains at the speed of the work, not one
+batch a tick) for at most this long before the other jobs get their turn."""
+
 # Transactions
 TRANSACTION_RETRIES_MAX = 8
 """How often a transaction is retried after a serialisation failure, deadlock or a
@@ -36,6 +47,21 @@ TRANSACTION_RETRY_BACKOFF_S = 0.005
 DB_POOL_SIZE = 10
 DB_POOL_OVERFLOW_MAX = 20
 DB_CONNECT_TIMEOUT_S = 10
+"""Per host tried; ``connect_timeout`` in the database URL overrides it (use 2-3 s with a
+standby: a dead primary then costs that long before the next host is tried)."""
+DB_KEEPALIVE_IDLE_S = 10
+DB_KEEPALIVE_INTERVAL_S = 3
+DB_KEEPALIVE_COUNT = 3
+"""TCP keepalives: a database host that vanished without a word (power, network) is noticed
+after about 10 + 3 * 3 s instead of the kernel's two hours; the URL may override each."""
+DB_RECONNECT_WAIT_S = 10.0
+"""How long a unit of work keeps trying to reach a writable database (a failover to the
+standby, a restart) before it answers 503. Only while nothing can have been committed: a
+connection lost during COMMIT is never retried (``CommitOutcomeUnknown``)."""
+DB_RECONNECT_PAUSE_S = 0.25
+"""Pause between two attempts to reach the database while it is away."""
+DB_RETRY_AFTER_S = 2
+"""``Retry-After`` of a 503 answered because the database was away."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # API
@@ -151,6 +177,15 @@ CONNECTOR_TIMEOUT_S = 10.0
 """How long a call to a card acquirer or e-wallet may take before it counts as failed."""
 CHARGES_RECOVERED_PER_RUN_MAX = 100
 """Stuck charges settled by one run of the recovery job."""
+TOPUP_UNSTARTED_FAIL_AFTER_S = 600
+"""A top-up recorded but whose charge never started (the process died in between) is marked
+failed (``not_started``: nothing was charged) after this long. Longer than the idempotency
+lease, so a retry with the same key can still start the charge first."""
+TRADE_PAYMENT_UNSTARTED_FAIL_AFTER_S = 600
+"""The same for a trade marked as being paid by card or e-wallet whose charge never started:
+its payment becomes ``failed`` (``not_started``) and the buyer can pay again."""
+UNSTARTED_FAILED_PER_RUN_MAX = 200
+"""Top-ups or trade payments marked ``not_started`` by one run of their job."""
 
 # Trades
 TRADE_PROTECTION_DAYS_DEFAULT = 15
@@ -239,3 +274,19 @@ GROUP_COMMIT_TRANSFERS_MAX = BATCH_TRANSFERS_MAX
 # Requests
 REQUEST_BODY_BYTES_MAX = 1024 * 1024
 """Largest request body accepted (413 beyond): every body of this API is small."""
+
+# Back office (issue 12)
+OPERATOR_SESSION_TTL_S = 8 * 3600
+"""An operator's back-office session ends after a working day, whatever happens."""
+OPERATOR_SESSION_IDLE_S = 30 * 60
+"""...and after this long without a request."""
+OPERATOR_ONE_TIME_PASSWORD_BYTES = 18
+"""Random bytes of the one-time password ``amanah operators create`` prints (24 characters)."""
+BACKOFFICE_PAGE_ROWS = 50
+"""Rows per page of the back office's lists (audit log, history, search results)."""
+BACKOFFICE_SEARCH_TEXT_LENGTH_MAX = 320
+AUDIT_LABEL_LENGTH_MAX = 320
+AUDIT_JSON_BYTES_MAX = 64 * 1024
+"""A before/after snapshot larger than this is cut (and says so): audit rows stay small."""
+HISTORY_QUERY_SHAPES_CACHED = 256
+"""Payment-history statements kept built, one per page shape (ranges read, filters used)."""

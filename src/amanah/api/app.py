@@ -28,6 +28,7 @@ async def _lifespan(app: FastAPI):
     if runner is not None:
         runner.stop()
     app.state.engine.dispose()
+    observability.process_exiting()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

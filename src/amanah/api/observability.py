@@ -4,9 +4,13 @@
   returned in the response header and attached to every log record made while serving it.
 - ``configure_logging`` makes the root logger write one JSON object per line. Log lines carry
   what the code passes; nothing here logs bodies, headers or query strings (secrets live there).
-- ``/metrics`` exposes request counts by route template and status and latency histograms
-  (``prometheus_client``; one registry per process — with several workers, scrape each, or
-  use the client's multiprocess mode).
+- ``/metrics`` exposes request counts by route template and status, latency histograms, the
+  ledger's committed transfers and batch sizes, webhook delivery outcomes (``core.metrics``)
+  and the job queues' depth and lag, read from the database at scrape time
+  (``reports.queues``: the same in every process).
+- Several worker processes (``amanah serve --workers N``): ``PROMETHEUS_MULTIPROC_DIR`` names a
+  directory where each process keeps its values (prometheus_client's multiprocess mode), and
+  whichever worker answers ``/metrics`` sums them all. A worker marks itself dead on shutdown.
 """
 
 from __future__ import annotations
@@ -14,21 +18,27 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import secrets
 import time
 from datetime import datetime, timezone
 
-from fastapi import FastAPI, Response
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from amanah.core.clock import clock
+from amanah.core.metrics import REGISTRY, multiprocess_dir
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._\-]{8,64}")
 
 access_log = logging.getLogger("amanah.access")
 
-REGISTRY = CollectorRegistry()
 REQUESTS = Counter("amanah_http_requests_total", "HTTP requests by route and status",
                    ["method", "route", "status"], registry=REGISTRY)
 LATENCY = Histogram("amanah_http_request_seconds", "HTTP request latency by route", ["method", "route"],
@@ -92,9 +102,61 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
+class _ThisProcess:
+    """This process's own metrics, when it is the only process."""
+
+    def collect(self):
+        return REGISTRY.collect()
+
+
+class _Queues:
+    """The job queues' depth, due items and lag, read from the database at scrape time."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def collect(self):
+        from amanah.reports.queues import queue_states
+
+        depth = GaugeMetricFamily("amanah_job_queue_depth", "Items waiting for a background job", labels=["queue"])
+        due = GaugeMetricFamily("amanah_job_queue_due", "Items a background job should be working on now",
+                                labels=["queue"])
+        lag = GaugeMetricFamily("amanah_job_queue_lag_seconds", "How long the oldest due item has waited",
+                                labels=["queue"])
+        try:
+            with self.engine.connect() as connection:
+                states = queue_states(connection, now=clock.now())
+        except sa.exc.SQLAlchemyError:
+            logging.getLogger("amanah.metrics").warning("job queues not read: the database did not answer")
+            states = []
+        for state in states:
+            depth.add_metric([state.name], state.depth)
+            due.add_metric([state.name], state.due)
+            lag.add_metric([state.name], state.lag_s)
+        return [depth, due, lag]
+
+
+def scrape(engine) -> bytes:
+    """The text exposition of every metric: this process's (or, with several processes, all of
+    theirs, summed from ``PROMETHEUS_MULTIPROC_DIR``) and the job queues."""
+    registry = CollectorRegistry(auto_describe=False)
+    if multiprocess_dir():
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_ThisProcess())
+    registry.register(_Queues(engine))
+    return generate_latest(registry)
+
+
+def process_exiting() -> None:
+    """A worker shutting down hands back its live gauges (multiprocess mode only)."""
+    if multiprocess_dir():
+        mark_process_dead(os.getpid())
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(RequestContext)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    def metrics(request: Request) -> Response:
+        return Response(scrape(request.app.state.engine), media_type=CONTENT_TYPE_LATEST)

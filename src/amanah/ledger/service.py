@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from amanah.core import limits
+from amanah.core import limits, metrics
 from amanah.core.db import RetryTransaction
 from amanah.core.errors import InvalidRequest, NotFound
 from amanah.core.ids import new_id
@@ -65,25 +65,26 @@ def create_transfers(connection: Connection, requests: Sequence[TransferRequest]
                      now: datetime) -> list[TransferOutcome]:
     """Applies a batch of transfers in the caller's transaction, each with its own result.
 
-    Round trips: read the transfers the batch names; lock its accounts in id order; read how
-    its holds were resolved; insert the new transfers; add each account's net change once."""
+    Round trips on PostgreSQL: one to lock its accounts in id order and read the transfers it
+    names and how its holds were resolved; one to insert the new transfers; one to add each
+    account's net change."""
     if not 0 < len(requests) <= limits.BATCH_TRANSFERS_MAX:
         raise InvalidRequest(f"A batch holds 1 to {limits.BATCH_TRANSFERS_MAX} transfers.")
     pending_ids = {r.pending_id for r in requests if r.kind in RESOLVING_KINDS and r.pending_id}
-    known = sql.select_transfers(connection, {r.id for r in requests} | pending_ids)
-    pendings = {i: known[i] for i in pending_ids if i in known}
     account_ids = {i for r in requests for i in (r.debit_account_id, r.credit_account_id) if i}
-    account_ids |= {i for p in pendings.values() for i in (p.debit_account_id, p.credit_account_id)}
-    locked = sql.lock_accounts(connection, account_ids)
+    reads = sql.read_batch(connection, {r.id for r in requests}, pending_ids, account_ids)
+    known, locked = reads.transfers, reads.accounts
+    pendings = {i: known[i] for i in pending_ids if i in known}
     state = BatchState(
         now=now,
         balances={account_id: Balances.of(account) for account_id, account in locked.items()},
         existing={r.id: known[r.id] for r in requests if r.id in known},
         pendings=pendings,
-        resolutions=sql.select_resolutions(connection, pendings.keys()),
+        resolutions={i: kind for i, kind in reads.resolutions.items() if i in pendings},
     )
     outcomes = apply_batch(state, list(requests))
     _write(connection, state, locked)
+    metrics.count_transfers(connection, (t.kind.value for t in state.created.values()))
     return outcomes
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from amanah.api.routers import account, admin, cards, fx, mail_testmode, sandbox, testmode, trades, users, wallet, webhooks
+from amanah.api.routers import account, admin, cards, fx, mail_testmode, reports, sandbox, testmode, trades, users, wallet, webhooks
 from amanah.web import routes as web_routes
 
 ALL: list[APIRouter] = [
@@ -14,6 +14,7 @@ ALL: list[APIRouter] = [
     webhooks.router,
     fx.router,
     admin.router,
+    reports.router,
     testmode.router,
     mail_testmode.router,
     sandbox.router,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
 from amanah.cards.vault import CardNumber
@@ -27,6 +28,32 @@ class Operation:
     reference: str
     failure_code: str | None = None
     action_url: str | None = None
+
+
+class SettlementKind(enum.StrEnum):
+    CHARGE = "charge"
+    """Money taken from the payer (card clearing or e-wallet clearing owes it to us)."""
+    REFUND = "refund"
+    """Money sent back to the payer's card or e-wallet."""
+    PAYOUT = "payout"
+    """Money paid out to a card (a withdrawal)."""
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One operation the connector settled (succeeded or failed for good), as its own records
+    say — what reconciliation compares with our ledger."""
+
+    operation_id: str
+    """Our id the connector was given: the charge id, the refund id or the payout id."""
+    kind: SettlementKind
+    amount: Money
+    status: OperationStatus
+    """``SUCCEEDED`` or ``FAILED`` (an operation still waiting for the payer is not settled)."""
+    settled_at: datetime
+    connector_reference: str
+    """The connector's own id for it."""
+    failure_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,10 @@ class CardAcquirer(Protocol):
     def status(self, charge_id: str) -> Operation | None:
         """What the acquirer knows of a charge (None: never reached it)."""
 
+    def settlements(self, day: date) -> list[Settlement]:
+        """Every charge, refund and payout it settled on ``day`` (UTC), from its own records
+        (a real acquirer's settlement report or API)."""
+
 
 class EWalletProvider(Protocol):
     name: str
@@ -75,3 +106,6 @@ class EWalletProvider(Protocol):
     def refund(self, refund_id: str, charge_id: str, amount: Money) -> Operation: ...
 
     def status(self, charge_id: str) -> Operation | None: ...
+
+    def settlements(self, day: date) -> list[Settlement]:
+        """Every charge and refund it settled on ``day`` (UTC), from its own records."""

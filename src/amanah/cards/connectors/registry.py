@@ -29,3 +29,8 @@ def by_name(engine: Engine, settings: Settings, name: str):
     if name == SandboxAcquirer.name:
         return card_acquirer(engine, settings)
     return ewallet(engine, settings, name)
+
+
+def all_connectors(engine: Engine, settings: Settings) -> list[CardAcquirer | EWalletProvider]:
+    """Every connector money can move through (reconciliation asks each for its settlements)."""
+    return [card_acquirer(engine, settings), *(ewallet(engine, settings, name) for name in EWALLET_PROVIDERS)]

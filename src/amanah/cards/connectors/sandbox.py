@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import date, datetime, time as time_of_day, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from amanah.cards.connectors import CardDetails, Operation, OperationStatus as S
+from amanah.cards.connectors import CardDetails, Operation, OperationStatus as S, Settlement, SettlementKind
 from amanah.cards.errors import ConnectorTimeout
 from amanah.cards.models import sandbox_operations as ops
 from amanah.core.clock import clock
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
-from amanah.money import Money
+from amanah.money import Money, currency
 
 SUCCESS = "succeeds"
 THREE_D_SECURE = "requires 3-D Secure"
@@ -72,6 +73,17 @@ class _SandboxBase:
                                      ops.c.kind == "charge")
             ).first()
         return self._operation(row.id, S(row.status), row.failure_code, charge_id) if row else None
+
+    def settlements(self, day: date) -> list[Settlement]:
+        """From the sandbox's own table: operations that became final on ``day`` (UTC)."""
+        start = datetime.combine(day, time_of_day(0), tzinfo=timezone.utc)
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(ops).where(
+                ops.c.connector == self.name, ops.c.status.in_([S.SUCCEEDED.value, S.FAILED.value]),
+                ops.c.updated_at >= start, ops.c.updated_at < start + timedelta(days=1)).order_by(ops.c.updated_at)).all()
+        return [Settlement(row.charge_id if row.kind == "charge" else row.id, SettlementKind(row.kind),
+                           Money(row.amount, currency(row.currency)), S(row.status), row.updated_at, row.id,
+                           row.failure_code) for row in rows]
 
     def complete_action(self, charge_id: str, approved: bool) -> Operation:
         status = S.SUCCEEDED if approved else S.FAILED

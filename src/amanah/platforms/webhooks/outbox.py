@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from amanah.core import limits
+from amanah.core.metrics import WebhookOutcome, count_webhook_outcome
 from amanah.platforms.webhooks.models import deliveries, endpoints, events
 from amanah.platforms.webhooks.service import give_up_pending
 
@@ -92,14 +93,17 @@ def record(connection: Connection, claimed: Claimed, outcome: Outcome, *, now: d
     seen = {"last_response_status": outcome.status_code, "claimed_until": None,
             "last_error": None if outcome.succeeded else (outcome.error or f"HTTP {outcome.status_code}")[:500]}
     if outcome.succeeded:
-        values = {"status": "succeeded", "finished_at": now}
+        values, counted = {"status": "succeeded", "finished_at": now}, WebhookOutcome.DELIVERED
     elif outcome.status_code == 410:
-        values = {"status": "failed", "finished_at": now}
+        values, counted = {"status": "failed", "finished_at": now}, WebhookOutcome.DISABLED
     elif claimed.attempt >= limits.WEBHOOK_ATTEMPTS_MAX:
-        values = {"status": "failed", "finished_at": now}
+        values, counted = {"status": "failed", "finished_at": now}, WebhookOutcome.GAVE_UP
     else:
         values = {"next_attempt_at": now + timedelta(seconds=retry_delay_s(claimed.attempt))}
+        counted = WebhookOutcome.FAILED_RETRYING
     updated = connection.execute(deliveries.update().where(still_ours).values(**seen, **values)).rowcount
+    if updated:  # a lost claim's outcome is not the one that counts
+        count_webhook_outcome(connection, counted)
     if updated and outcome.status_code == 410:
         _disable(connection, claimed.endpoint_id, now=now)
 

@@ -21,6 +21,7 @@ app.add_typer(ledger_app, name="ledger")
 admin_keys_app = typer.Typer(help="Operator API keys (ak_…).", no_args_is_help=True)
 app.add_typer(admin_keys_app, name="admin-keys")
 from amanah.fx.cli import rates_app; app.add_typer(rates_app, name="rates")  # noqa: E402,E702
+from amanah.operators.cli import operators_app; app.add_typer(operators_app, name="operators")  # noqa: E402,E702
 
 
 def _engine():
@@ -48,6 +49,38 @@ def serve(
     """Run the API, the web cabinet and the background jobs, migrating the database first."""
     if not jobs:
         os.environ["AMANAH_RUN_JOBS"] = "false"
+    metrics_dir = _metrics_dir(workers)
+    try:
+        _serve(host, port, workers)
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """With several workers, every process keeps its Prometheus values in files under
+    ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them. The workers inherit the variable;
+    it must be set before they import prometheus_client, hence here. A directory named by the
+    operator is emptied (values of an earlier run must not be added in); otherwise a fresh one
+    is made, and removed (returned) when the server stops."""
+    import glob
+    import tempfile
+
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if named:
+        os.makedirs(named, exist_ok=True)
+        for stale in glob.glob(os.path.join(named, "*.db")):
+            os.remove(stale)
+        return None
+    if workers == 1:
+        return None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="amanah-metrics-")
+    return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings, engine = _engine()
@@ -92,6 +125,8 @@ def demo(
     typer.echo(f"  API reference (OpenAPI): {base}/openapi.json")
     typer.echo(f"  Health:                  {base}/healthz")
     typer.echo(f"  Operator key:            {demo['operator_key']}")
+    typer.echo(f"  Back office:             {base}/backoffice/login  (first: `amanah operators create you@example.com`;"
+               " it needs an authenticator app)")
     typer.echo(f"  Demo Bazaar platform key: {demo['platform_key']}")
     typer.echo(f"  Buyer log-in:            {demo['buyer'][0]} / {demo['buyer'][1]}")
     typer.echo(f"  Seller log-in:           {demo['seller'][0]} / {demo['seller'][1]}")
@@ -188,7 +223,11 @@ def platforms_create(name: str = typer.Argument(..., help="The marketplace's nam
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    metrics_port: int = typer.Option(0, min=0, max=65535,
+                                     help="Serve this worker's Prometheus metrics at /metrics on this port (0: off)."),
+    metrics_host: str = typer.Option("127.0.0.1", help="Address the metrics listen on."),
+) -> None:
     """Run the background jobs alone (beside several API processes that share the database)."""
     from amanah.api.observability import configure_logging
     from amanah.core import jobs
@@ -196,6 +235,14 @@ def worker() -> None:
     configure_logging()
     settings, engine = _engine()
     migrations.upgrade(engine)
+    if metrics_port:
+        # The transfers and webhook deliveries this process's jobs commit (the queues' depth is
+        # the servers' /metrics business: it is read from the shared database).
+        from prometheus_client import start_http_server
+
+        from amanah.core.metrics import REGISTRY
+
+        start_http_server(metrics_port, addr=metrics_host, registry=REGISTRY)
     typer.echo(f"Amanah worker running {len(jobs.registered())} jobs (database: {engine.dialect.name})", err=True)
     jobs.Runner(engine, settings).run_forever()
 
@@ -239,8 +286,11 @@ def service_mode_command(
         typer.echo('The mode is "normal" or "wind_down".', err=True)
         raise typer.Exit(2)
     else:
-        state = run_in_transaction(engine, lambda c: service_mode.set_mode(
-            c, mode, changed_by="cli", now=clock.now(), reason=reason))
+        from amanah.backoffice import actions
+        from amanah.operators.cli import cli_context
+
+        state = run_in_transaction(engine, lambda c: actions.set_service_mode(  # audited, as "cli:<user>"
+            c, cli_context(), mode=mode, reason=reason, now=clock.now()))
     since = f" since {state.changed_at.isoformat()} by {state.changed_by}" if state.changed_at else ""
     typer.echo(f"Service mode: {state.mode.value}{since}" + (f" ({state.reason})" if state.reason else ""))
 
@@ -274,6 +324,51 @@ def _print_liabilities(result) -> None:
     typer.echo(f"Users holding money: {result.users_holding_money}; open trades: {result.open_trades}.")
     typer.echo("Settled: no user holds money and no trade is open." if result.users_settled
                else "Not settled yet: the numbers above must reach zero before the service closes.")
+
+
+
+@report_app.command("reconciliation")
+def report_reconciliation(
+    date: str = typer.Option(..., "--date", help="The day (UTC), YYYY-MM-DD."),
+    csv_file: str | None = typer.Option(None, "--csv", help="Also write every operation of the day to this CSV file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Match the day's ledger transfers on every clearing account against what each connector
+    (card acquirer, e-wallets, payouts) says it settled. Exit status 1 on any mismatch."""
+    from amanah.core.clock import clock
+    from amanah.core.errors import AppError
+    from amanah.reports import reconciliation
+
+    settings, engine = _engine()
+    try:
+        day = reconciliation.parse_day(date, today=clock.now().date())
+    except AppError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(2) from None
+    report = reconciliation.reconcile(engine, settings, day)
+    if csv_file:
+        with open(csv_file, "w", encoding="utf-8", newline="") as out:
+            out.write(reconciliation.to_csv(report))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+    else:
+        _print_reconciliation(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_reconciliation(report) -> None:
+    typer.echo(f"Reconciliation of {report.day.isoformat()} (UTC)")
+    for account in report.accounts:
+        typer.echo(f"  {account.account_kind}:{account.connector}: {len(account.matched)} matched, "
+                   f"{len(account.mismatches)} mismatched, {len(account.timing_differences)} timing differences")
+        for code, totals in sorted(account.totals.items()):
+            typer.echo(f"    {code}: charges {totals.charges}, refunds {totals.refunds}, payouts {totals.payouts}, "
+                       f"net {totals.net} (minor units, {totals.count} operations)")
+        for line in account.mismatches:
+            ledger = f"{line.ledger.amount} {line.ledger.currency} {line.ledger.status}" if line.ledger else "—"
+            connector = f"{line.connector.amount} {line.connector.currency} {line.connector.status}" if line.connector else "—"
+            typer.echo(f"    ! {line.result}: {line.kind} {line.operation_id} (ledger: {ledger}; connector: {connector})")
+    typer.echo("OK: every operation matches." if report.ok else "MISMATCHES found.", err=not report.ok)
 
 
 def main() -> None:

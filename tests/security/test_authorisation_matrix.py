@@ -150,6 +150,24 @@ def _login(scene: Scene) -> dict:
 
 
 T = "/v1/trades/{trade_id}"
+# The back office (web pages, outside the OpenAPI document): no credential of the API opens it,
+# an operator key included — only an operator account's own session, opened with password and
+# TOTP (tests/integration/backoffice covers the signed-in side). A page sends everyone here to
+# the log-in (303); a form is refused (403); the log-in form without its three fields is a 400.
+B, TO_LOG_IN, NO_SESSION = "/backoffice", expect(303), expect(403)
+BACKOFFICE_ROWS: dict[str, tuple[dict, dict, object]] = {
+    **{f"GET {B}{page}": (TO_LOG_IN, {}, None) for page in (
+        "", "/search", "/disputes", "/service-mode", "/fx", "/ledger", "/liabilities", "/audit-log", "/password")},
+    f"GET {B}/users/{{user_id}}": (TO_LOG_IN, {"user_id": lambda s: s.buyer_a}, None),
+    f"GET {B}/platforms/{{platform_id}}": (TO_LOG_IN, {"platform_id": lambda s: s.market.platform_id}, None),
+    f"GET {B}/trades/{{trade_id}}": (TO_LOG_IN, {"trade_id": lambda s: s.trade["id"]}, None),
+    f"GET {B}/transfers/{{transfer_id}}": (TO_LOG_IN, {"transfer_id": lambda s: f"{s.trade['id']}:hold:1"}, None),
+    f"GET {B}/login": (PUBLIC, {}, None),
+    f"POST {B}/login": (expect(400), {}, None),
+    **{f"POST {B}{form}": (NO_SESSION, {}, None) for form in (
+        "/logout", "/password", "/service-mode", "/fx/rates", "/fx/import")},
+    f"POST {B}/disputes/{{trade_id}}/resolve": (NO_SESSION, {"trade_id": Scene.disputed}, None),
+}
 # method path → (expectations, how to fill the path, the body (a function of the scene) or None)
 ROWS: dict[str, tuple[dict, dict, object]] = {
     "GET /healthz": (PUBLIC, {}, None),
@@ -223,8 +241,12 @@ ROWS: dict[str, tuple[dict, dict, object]] = {
     "GET /v1/admin/service-mode": (OPERATOR_ONLY, {}, None),
     "PUT /v1/admin/service-mode": (OPERATOR_ONLY, {}, lambda s: {"mode": "normal", "reason": "matrix"}),
     "GET /v1/admin/reports/liabilities": (OPERATOR_ONLY, {}, None),
+    # Without ?date= the operator gets a 400 (let through); everyone else is refused first.
+    "GET /v1/admin/reports/reconciliation": (OPERATOR_ONLY, {}, None),
     "POST /v1/test/clock/advance": (OPERATOR_ONLY, {}, lambda s: {"seconds": 0}),
     "GET /v1/test/outbox/mail": (OPERATOR_ONLY, {}, None),
+    "GET /v1/admin/audit-log": (OPERATOR_ONLY, {}, None),
+    **BACKOFFICE_ROWS,
 }
 
 
@@ -300,7 +322,7 @@ def test_each_caller_gets_the_expected_answer(operation, client, engine):
         if caller in allowed and caller is allowed[0]:
             assert _state(scene) == before, f"{operation}: a refused caller changed something"
         payload = body(scene) if body else None
-        response = client.request(method, path, headers=scene.headers(caller),
+        response = client.request(method, path, headers=scene.headers(caller), follow_redirects=False,
                                   **({"json": payload} if payload is not None else {}))
         got = response.status_code
         if expected[caller] == OK:

@@ -1,4 +1,5 @@
-"""``amanah rates``: import, set and show exchange rates. Each command owns its transaction."""
+"""``amanah rates``: import, set and show exchange rates. Each command owns its transaction;
+an import or a rate set by hand is written to the operators' audit log in it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ from typing import TypeVar
 
 import typer
 
+from amanah.backoffice import actions
 from amanah.core import limits
-from amanah.core import migrate as migrations
-from amanah.core.clock import clock
 from amanah.core.config import load_settings
-from amanah.core.db import create_engine, run_in_transaction
-from amanah.core.errors import AppError
 from amanah.fx import service
+from amanah.operators.cli import cli_context
+from amanah.operators.cli import run as run_operator_command
 from amanah.fx.pricing import plain
 
 T = TypeVar("T")
@@ -26,18 +26,7 @@ rates_app = typer.Typer(help="Exchange rates: import, set by hand, show.", no_ar
 def _run(work: Callable[..., T]) -> T:
     """Runs ``work(connection, now)`` in one transaction on an up-to-date schema; an
     ``AppError`` becomes a message and exit status 1."""
-    settings = load_settings()
-    settings.ensure_data_dir()
-    engine = create_engine(settings.resolved_database_url)
-    try:
-        migrations.upgrade(engine)
-        now = clock.now()
-        return run_in_transaction(engine, lambda connection: work(connection, now))
-    except AppError as error:
-        typer.echo(f"Error: {error.message}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    return run_operator_command(lambda connection, _settings, now: work(connection, now))
 
 
 @rates_app.command("import")
@@ -51,7 +40,8 @@ def import_rates(
         typer.echo(f"Error: {file} is larger than {limits.FX_IMPORT_FILE_BYTES_MAX // 2**20} MiB.", err=True)
         raise typer.Exit(1)
     data = file.read_bytes()
-    report = _run(lambda connection, now: service.import_rates_file(connection, data, now=now))
+    report = _run(lambda connection, now: actions.import_fx_rates(connection, cli_context(), data, file_name=file.name,
+                                                                   now=now))
     days = f"{report.first_day} to {report.last_day}" if report.first_day else "no days"
     typer.echo(f"Imported {report.stored} rates ({report.format}) for {days}.")
     if report.skipped_currencies:
@@ -66,8 +56,9 @@ def set_rate(
     on: datetime = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="The day (default: today, UTC)."),
 ) -> None:
     """Set one rate by hand (for currencies the ECB does not publish: RUB, UAH, KZT)."""
-    stored = _run(lambda connection, now: service.set_rate(
-        connection, base, quote, rate, now=now, as_of=on.date() if on else None))
+    stored = _run(lambda connection, now: actions.set_fx_rate(
+        connection, cli_context(), load_settings(), base=base, quote=quote, rate=rate,
+        as_of=on.date() if on else None, now=now))
     typer.echo(f"1 {stored.base.code} = {plain(stored.rate)} {stored.quote.code} on {stored.as_of} (manual).")
 
 

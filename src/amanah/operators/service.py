@@ -57,3 +57,35 @@ def list_keys(connection: Connection) -> list[dict]:
     rows = connection.execute(sa.select(admin_keys.c.id, admin_keys.c.label, admin_keys.c.created_at,
                                         admin_keys.c.revoked_at).order_by(admin_keys.c.created_at))
     return [dict(row._mapping) for row in rows]
+
+
+# Operator accounts (the back office) and the audit log, for other domains and the edges.
+from amanah.operators.accounts import (  # noqa: E402
+    NewCredentials,
+    OperatorAccount,
+    OperatorSession,
+    change_password,
+    create_account,
+    disable_account,
+    end_session,
+    find_account,
+    get_account,
+    list_accounts,
+    log_in,
+    reset_credentials,
+    session_operator,
+    start_session,
+    verify_csrf,
+)
+from amanah.operators.audit import (  # noqa: E402
+    Actor,
+    AuditContext,
+    AuditEntry,
+    actions_recorded,
+    entries as audit_entries,
+    record as record_audit,
+)
+
+
+def actor_for_key(operator: Operator) -> Actor:
+    return Actor.api_key(operator.key_id, operator.label)

@@ -170,9 +170,10 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
     except Exception:  # the banner must never take a page down
         log.exception("service mode banner failed")
         notice = None
-    html = environment.get_template(template).render(
-        visitor=found, user=found.user, locale=found.locale, csrf_field=CSRF_FIELD, csrf_token=found.csrf_token,
-        banner=notice, path=request.url.path, **context)
+    values = dict(visitor=found, user=found.user, locale=found.locale, csrf_field=CSRF_FIELD,
+                  csrf_token=found.csrf_token, banner=notice, path=request.url.path)
+    values.update(context)  # the back office brings its own user (none) and CSRF token
+    html = environment.get_template(template).render(**values)
     response = HTMLResponse(html, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"

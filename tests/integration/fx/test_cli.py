@@ -7,12 +7,23 @@ from typer.testing import CliRunner
 
 from amanah.cli import app
 from amanah.core.clock import clock
+from amanah.core.db import create_engine
+from amanah.operators import service as operators
 
 from ...unit.fx.ecb_fixtures import ECB_DAILY
 
 
 def run(url: str, *args: str):
     return CliRunner().invoke(app, list(args), env={"AMANAH_DATABASE_URL": url})
+
+
+def audited(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return operators.audit_entries(connection)[0]
+    finally:
+        engine.dispose()
 
 
 class TestImportingARatesFile:
@@ -23,6 +34,9 @@ class TestImportingARatesFile:
         assert result.exit_code == 0, result.output
         assert "Imported 10 rates (ecb) for 2024-01-05 to 2024-01-05." in result.output
         assert "Skipped currencies we do not hold: BGN, CZK, ZAR." in result.output
+        [entry] = audited(fresh_database_url)
+        assert entry.action == "fx.rates.import" and entry.actor_type == "cli"
+        assert entry.after["file_name"] == "eurofxref-daily.xml" and entry.after["stored"] == 10
         shown = run(fresh_database_url, "rates", "show", "--base", "EUR", "--date", "2024-01-05")
         assert "USD" in shown.output and "1.0921" in shown.output and "2024-01-05" in shown.output
 
@@ -42,6 +56,8 @@ class TestSettingARateByHand:
         result = run(fresh_database_url, "rates", "set", "EUR", "RUB", "101.25")
         assert result.exit_code == 0, result.output
         assert f"1 EUR = 101.25 RUB on {clock.now().date()} (manual)." in result.output
+        [entry] = audited(fresh_database_url)
+        assert entry.action == "fx.rate.set" and entry.before is None and entry.after["rate"] == "101.25"
         shown = run(fresh_database_url, "rates", "show", "--base", "EUR")
         assert "RUB" in shown.output and "101.25" in shown.output and "manual" in shown.output
 
@@ -58,6 +74,7 @@ class TestSettingARateByHand:
     def test_nonsense_is_refused_with_exit_status_1(self, fresh_database_url):
         result = run(fresh_database_url, "rates", "set", "EUR", "XYZ", "1")
         assert result.exit_code == 1 and "not a supported currency" in result.output
+        assert audited(fresh_database_url) == []  # refused: nothing done, nothing recorded
 
 
 class TestLoadingTheSample:

@@ -1,24 +1,38 @@
-"""Operator endpoints: ledger verification, the service mode (wind-down) and the liabilities report."""
+"""Operator endpoints: ledger verification, the service mode (wind-down), the liabilities report
+and the audit log. Every state-changing call goes through ``backoffice.actions``, which writes
+its audit row in the same transaction."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah import ledger
 from amanah.api.auth import require_operator
-from amanah.api.deps import get_engine, get_now
+from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.user_auth import client_address
+from amanah.backoffice import actions
 from amanah.closure import notices
-from amanah.core import service_mode
+from amanah.core import limits, service_mode
+from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.operators import service as operators
 from amanah.reports import liabilities
 
 router = APIRouter(prefix="/v1/admin", tags=["operators"], dependencies=[Depends(require_operator)])
+
+
+def audit_context(request: Request, operator: operators.Operator = Depends(require_operator),
+                  settings: Settings = Depends(get_settings)) -> operators.AuditContext:
+    """The calling key, this request's id and the client's address, for the audit log."""
+    from amanah.api.observability import request_id
+
+    return operators.AuditContext(operators.actor_for_key(operator), request_id.get(),
+                                  client_address(request, settings))
 
 
 class CurrencyTotals(BaseModel):
@@ -46,7 +60,8 @@ def verify_ledger(engine: Engine = Depends(get_engine)) -> dict:
 
 class ServiceModeOut(BaseModel):
     mode: Literal["normal", "wind_down"]
-    changed_by: str | None = Field(description='Who set it: "operator:<key id> (<label>)" or "cli".')
+    changed_by: str | None = Field(description='Who set it: "operator:<key id> (<label>)", '
+                                     '"backoffice:<operator id> (<e-mail>)" or "cli".')
     changed_at: datetime | None
     reason: str | None
     wind_down_since: datetime | None = Field(description="When the wind-down under way began.")
@@ -73,12 +88,10 @@ def get_service_mode(engine: Engine = Depends(get_engine)) -> dict:
 
 @router.put("/service-mode", response_model=ServiceModeOut,
             summary="Wind the service down (closed to new business) or open it again")
-def put_service_mode(body: ServiceModeChange, operator: operators.Operator = Depends(require_operator),
+def put_service_mode(body: ServiceModeChange, context: operators.AuditContext = Depends(audit_context),
                      engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
-    who = f"operator:{operator.key_id} ({operator.label})"
-
     def work(connection):
-        service_mode.set_mode(connection, body.mode, changed_by=who, now=now, reason=body.reason)
+        actions.set_service_mode(connection, context, mode=body.mode, reason=body.reason, now=now)  # audited
         return _mode_out(connection)
 
     return run_in_transaction(engine, work)
@@ -108,3 +121,42 @@ class LiabilitiesOut(BaseModel):
 def get_liabilities(engine: Engine = Depends(get_engine)) -> dict:
     with engine.connect() as connection:
         return liabilities.report(connection).as_dict()
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: datetime
+    actor_type: Literal["account", "api_key", "cli"] = Field(
+        description="account: an operator signed in to the back office; api_key: an operator key; "
+                    "cli: the `amanah` command on the server.")
+    actor_id: str = Field(description="The operator account (opr_…), the key (adk_…) or the system user.")
+    actor_label: str = Field(description="The account's e-mail, the key's label, or the command line.")
+    action: str = Field(description='What was done, e.g. "service_mode.set", "dispute.resolve", "fx.rate.set".')
+    target_type: str | None
+    target_id: str | None
+    before: dict | list | None = Field(description="The state before (JSON), where there was one.")
+    after: dict | list | None = Field(description="The state after (JSON).")
+    request_id: str | None
+    client_address: str | None
+
+
+class AuditLogPage(BaseModel):
+    data: list[AuditEntryOut]
+    has_more: bool
+
+
+@router.get("/audit-log", response_model=AuditLogPage,
+            summary="Every operator action, newest first (the log cannot be edited)")
+def get_audit_log(
+    operator: str | None = Query(None, max_length=limits.AUDIT_LABEL_LENGTH_MAX,
+                                 description="Only this actor: an id (opr_…, adk_…) or a label/e-mail."),
+    action: str | None = Query(None, max_length=64, description='Only this action, e.g. "service_mode.set".'),
+    target_id: str | None = Query(None, max_length=64, description="Only actions on this object."),
+    limit: int = Query(limits.PAGE_LIMIT_DEFAULT, ge=1, le=limits.PAGE_LIMIT_MAX),
+    starting_after: str | None = Query(None, max_length=64),
+    engine: Engine = Depends(get_engine),
+) -> dict:
+    with engine.connect() as connection:
+        found, more = operators.audit_entries(connection, operator=operator, action=action, target_id=target_id,
+                                              limit=limit, starting_after=starting_after)
+    return {"data": [entry.to_dict() for entry in found], "has_more": more}

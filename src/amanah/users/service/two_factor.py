@@ -58,6 +58,21 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return found
 
 
+def matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code ``code`` is (one step either side of now), or None. Public for
+    the operators' log-in (``amanah.operators``), which keeps its own ``totp_last_step``."""
+    return _matching_step(secret, code, now)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended length
+
+
+def otpauth_uri(secret: str, name: str, issuer: str = ISSUER) -> str:
+    """The ``otpauth://`` URI an authenticator app reads (from its QR code)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
+
+
 def _recovery_digest(code: str) -> str:
     normalized = "".join(character for character in code.lower() if character.isalnum())
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
@@ -108,9 +123,9 @@ def begin_two_factor(conn: Connection, settings: Settings, user_id: str, *, pass
         return failed(TwoFactorState("Two-factor sign-in is already on; turn it off first to change the app."))
     if (error := password_outcome(conn, settings, row, password, now)) is not None:
         return failed(error)
-    secret = pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended length
+    secret = new_totp_secret()
     conn.execute(users.update().where(users.c.id == user_id).values(totp_pending_secret=secret, updated_at=now))
-    uri = pyotp.TOTP(secret).provisioning_uri(name=row.email, issuer_name=ISSUER)
+    uri = otpauth_uri(secret, row.email)
     qr = segno.make(uri, error="m")
     png = io.BytesIO()
     qr.save(png, kind="png", scale=5)

@@ -3,8 +3,8 @@ OpenAPI document: these are pages, not the API)."""
 
 from fastapi import APIRouter
 
-from amanah.web.routes import account, auth, history, static, trades, wallet
+from amanah.web.routes import account, auth, backoffice, history, static, trades, wallet
 
 router = APIRouter(include_in_schema=False)
-for module in (static, auth, account, wallet, history, trades):
+for module in (static, auth, account, wallet, history, trades, backoffice):
     router.include_router(module.router)

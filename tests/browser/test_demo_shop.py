@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SERVER_START_TIMEOUT_S, new_email
-from tests.e2e.conftest import LiveServer, _wait_until_healthy, free_port
+from tests.e2e.conftest import LiveServer, free_port, wait_until_healthy
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def shop(cabinet, tmp_path_factory):
                                stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", env, process)
     try:
-        _wait_until_healthy(server, folder / "shop.log", SERVER_START_TIMEOUT_S)
+        wait_until_healthy(server.url, server.process, folder / "shop.log", SERVER_START_TIMEOUT_S, "the demo shop")
         yield server
     finally:
         process.terminate()

@@ -58,7 +58,7 @@ def running_server(database_url: str, folder: Path, vault_key_file: Path, *, sta
     )
     server = LiveServer(f"http://127.0.0.1:{port}", env, process)
     try:
-        _wait_until_healthy(server, log_path, start_timeout_s)
+        wait_until_healthy(server.url, server.process, log_path, start_timeout_s)
         yield server
     finally:
         process.terminate()
@@ -75,15 +75,16 @@ def live_server(database_url: str, tmp_path: Path, vault_key_file: Path) -> Iter
         yield server
 
 
-def _wait_until_healthy(server: LiveServer, log_path: Path, timeout_s: float) -> None:
+def wait_until_healthy(url: str, process, log_path: Path, timeout_s: float, what: str = "amanah serve") -> None:
+    """Until ``url``/healthz answers 200; the end of the log if the process exits or time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"amanah serve exited:\n{log_path.read_text()}")
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited:\n{log_path.read_text()[-4000:]}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"amanah serve did not become healthy:\n{log_path.read_text()}")
+    raise RuntimeError(f"{what} did not become healthy:\n{log_path.read_text()[-4000:]}")

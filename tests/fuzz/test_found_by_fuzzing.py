@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from amanah.core.clock import clock
 
 
@@ -49,3 +51,35 @@ class TestDomainRefusalsCarryTheirOwnCode:
         response = client.get("/v1/fx/rates", params={"date": tomorrow})
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "date_in_future"
+
+
+class TestRefusalsTheStatefulFuzzerReached:
+    """Found by following the OpenAPI links (tests/fuzz/test_stateful_fuzz.py): schema-valid
+    requests on a trade or an endpoint the fuzzer had just made, refused with the validator's
+    generic code. Each now has its own."""
+
+    @pytest.fixture
+    def market(self, client, engine):
+        from tests.integration.trades.conftest import make_market
+
+        return make_market(client, engine, name="Fuzzed Bazaar")
+
+    def test_a_fee_given_both_ways(self, client, market):
+        body = {"out_trade_no": "fee-both", "seller_id": market.seller["id"],
+                "buyer": {"platform_user_id": "b-fee", "email": "fee.both@example.com"},
+                "amount": 1000, "currency": "USD", "subject": "Lamp", "fee": {"bps": 100, "amount": 5}}
+        response = client.post("/v1/trades", json=body, headers=market.as_platform)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "fee_ambiguous"
+
+    def test_shipping_with_only_a_carrier(self, client, market):
+        trade, _buyer = market.paid_trade(1000)
+        response = client.post(f"/v1/trades/{trade['id']}/ship", json={"carrier": "DHL", "tracking_number": " "},
+                               headers=market.as_platform)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "tracking_incomplete"
+
+    def test_deliveries_after_a_delivery_of_another_endpoint(self, client, market):
+        endpoint = client.post("/v1/webhook_endpoints", json={"url": "http://127.0.0.1:9/x", "events": ["trade.held"]},
+                               headers=market.as_platform).json()
+        response = client.get(f"/v1/webhook_endpoints/{endpoint['id']}/deliveries",
+                              params={"starting_after": "whd_nope"}, headers=market.as_platform)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"

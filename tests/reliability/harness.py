@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.e2e.conftest import wait_until_healthy
+
 
 START_TIMEOUT_S = 40.0
 
@@ -88,17 +90,7 @@ class Process:
             self.wait_healthy()
 
     def wait_healthy(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"amanah {self.args[0]} exited:\n{self.log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"amanah {self.args[0]} did not become healthy:\n{self.log_path.read_text()[-4000:]}")
+        wait_until_healthy(self.url, self.process, self.log_path, timeout_s, f"amanah {self.args[0]}")
 
     def uvicorn_workers(self) -> list[int]:
         """The worker processes uvicorn spawned (not multiprocessing's resource tracker)."""

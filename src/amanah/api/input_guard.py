@@ -1,12 +1,20 @@
-"""Checks every request at the door: a body size limit, and no NUL characters anywhere.
+"""Checks every request at the door: a body size limit, no NUL characters anywhere, and no JSON
+that only Python's parser takes.
 
 PostgreSQL cannot store a NUL in text (SQLite can), and no field of ours has a use for one, so
 a request carrying one — raw, JSON-escaped (``\\u0000``) or URL-encoded (``%00``) in the path,
 query or body — is a 400 (``nul_character``) before any code runs, the same on both databases.
 The body is read whole first (it is small: at most ``REQUEST_BODY_BYTES_MAX``, else 413) and
-handed on unchanged."""
+handed on unchanged.
+
+A JSON body that parses must be standard JSON: ``NaN`` and ``Infinity`` are not JSON numbers
+(Python's parser takes them, and an amount would reach the code as a float), and nesting so
+deep that the parser gives up (``RecursionError``) is refused here as ``invalid_json`` rather
+than failing later as a 500. Malformed JSON is left to the app, which says what is wrong."""
 
 from __future__ import annotations
+
+import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,7 +51,34 @@ class RefuseNul:
         if _has_nul(body, markers):
             await _refuse(scope, receive, send)
             return
+        if (problem := _non_standard_json(body, content_type)) is not None:
+            await error_response(400, "invalid_request", "invalid_json", problem)(scope, receive, send)
+            return
         await self.app(scope, _replay(body, receive), send)
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str):
+    raise _NotJson(name)
+
+
+def _non_standard_json(body: bytes, content_type: bytes) -> str | None:
+    """Why a JSON body that Python would parse is not JSON, or None."""
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    if not body or not (media_type == b"application/json" or media_type.endswith(b"+json")):
+        return None
+    try:
+        json.loads(body, parse_constant=_no_constant)
+    except _NotJson as constant:
+        return f"{constant} is not a JSON number."
+    except RecursionError:
+        return "The JSON is nested too deeply."
+    except ValueError:
+        return None  # malformed: the app's own parser explains where
+    return None
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

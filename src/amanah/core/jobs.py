@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from amanah.core import limits
 from amanah.core.clock import clock
 from amanah.core.config import Settings
 
@@ -110,7 +112,13 @@ class Runner:
             elapsed += tick_s
 
     def _run_one(self, job: Job) -> None:
+        """Runs ``job``, and again while it finds work, for up to ``JOB_BURST_S``: one batch
+        per tick would cap a job at its batch size a second (ten webhooks a second per
+        process, whatever the backlog)."""
+        deadline = time.monotonic() + limits.JOB_BURST_S
         try:
-            job.run(self.engine, self.settings, clock.now())
+            while job.run(self.engine, self.settings, clock.now()) > 0:
+                if time.monotonic() >= deadline or self._stop.is_set():
+                    break
         except Exception:  # a failing job must not stop the others; it is retried next tick
             log.exception("job %s failed", job.name)

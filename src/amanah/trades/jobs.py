@@ -1,4 +1,5 @@
-"""Trade timers: release to the seller when protection ends; close unpaid trades."""
+"""Trade timers: release to the seller when protection ends; close unpaid trades; give up on
+card payments a crash left before their charge started."""
 
 from __future__ import annotations
 
@@ -30,3 +31,14 @@ def finish_refunds(engine: Engine, settings: Settings, now: datetime) -> int:
 
     return finish_stuck_refunds(engine, settings, now=now, older_than_s=2 * settings.connector_timeout_s,
                                 limit=limits.TRADES_PER_JOB_RUN_MAX)
+
+
+@jobs.register("trades.fail_unstarted_payments", interval_s=60.0)
+def fail_unstarted_payments(engine: Engine, _settings: Settings, now: datetime) -> int:
+    """Card or e-wallet payments marked as under way whose charge never started (a crash):
+    marked failed, so the buyer can pay again."""
+    from amanah.core import limits
+    from amanah.trades.service.pay import fail_unstarted_payments as fail
+
+    return fail(engine, now=now, older_than_s=limits.TRADE_PAYMENT_UNSTARTED_FAIL_AFTER_S,
+                limit=limits.UNSTARTED_FAILED_PER_RUN_MAX)

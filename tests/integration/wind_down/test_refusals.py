@@ -45,6 +45,20 @@ class TestNewBusinessIsRefused:
                                            "email": "ignored@example.com"}})
         assert_refused(response, "Opening new trades is closed")
 
+    def test_paying_an_open_trade_by_card_which_would_bring_new_money_in(self, market, wind_down):
+        trade = market.open_trade(1500)
+        buyer = market.token_for(trade["buyer"]["user_id"])
+        card = bind_card(market.client, buyer)
+        wind_down()
+        paid = market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": card["id"]}, headers=buyer)
+        assert_refused(paid, "Paying by card", "balance")
+        still = market.client.get(f"/v1/trades/{trade['id']}", headers=buyer).json()
+        assert still["status"] == "awaiting_payment" and still["payment"] is None, still
+        market.fund(trade["buyer"]["user_id"], 1500)
+        by_balance = market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": "balance"}, headers=buyer)
+        assert by_balance.status_code == 200 and by_balance.json()["status"] == "held", by_balance.text
+        market.verify()
+
     def test_a_new_seller(self, market, wind_down):
         wind_down()
         response = market.client.post("/v1/sellers", headers=market.as_platform, json={

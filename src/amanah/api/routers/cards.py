@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.links import links
 from amanah.api.user_auth import current_user
 from amanah.cards import service as cards
 from amanah.core import service_mode
@@ -46,7 +47,9 @@ class CardDeleted(BaseModel):
     deleted: bool
 
 
-@router.post("", status_code=201, response_model=CardOut, summary="Bind a card to my account")
+@router.post("", status_code=201, response_model=CardOut, summary="Bind a card to my account",
+             responses=links("card_id", {"GetCard": ("GET", "/v1/me/cards/{card_id}"),
+                                         "DeleteCard": ("DELETE", "/v1/me/cards/{card_id}")}))
 def bind_card(body: CardBind, user=Depends(current_user), engine: Engine = Depends(get_engine),
               settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     refuse = lambda connection: service_mode.refuse_new_business(connection, "Binding new cards")  # noqa: E731

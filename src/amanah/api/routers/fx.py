@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.links import links
 from amanah.core import limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -59,6 +60,7 @@ def get_rates(
 
 
 @router.post("/v1/fx/quotes", response_model=QuoteOut, status_code=201,
+             responses=links("quote_id", {"GetQuote": ("GET", "/v1/fx/quotes/{quote_id}")}),
              summary="Price buying an exact sum with another currency; a payment can lock it once")
 def create_quote(
     body: QuoteIn,

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.engine import Engine
 
+from amanah.api.amounts import whole_numbers
 from amanah.api.auth import require_platform
 from amanah.api.callers import Caller, platform_or_user
 from amanah.api.deps import get_engine, get_now, get_settings, run_money_movement
+from amanah.api.links import TRADE_ACTIONS, links
 from amanah.api.user_auth import current_user
 from amanah.core import ids, limits
 from amanah.core.config import Settings
@@ -35,9 +37,13 @@ class Fee(BaseModel):
     bps: int | None = Field(None, ge=0, le=10_000, description="Basis points of the amount (250 = 2.5%).")
     amount: int | None = Field(None, ge=0, description="A fixed fee in minor units of the trade's currency.")
 
+    _whole = whole_numbers("bps", "amount")
+
 
 class TradeCreate(BaseModel):
-    out_trade_no: str = Field(min_length=1, max_length=64, description="The platform's own order number; unique per platform.")
+    out_trade_no: str = Field(min_length=1, max_length=64, pattern=limits.REFERENCE_PATTERN,
+                              description="The platform's own order number; unique per platform. Visible ASCII "
+                                          "characters only (letters, digits, punctuation; no spaces).")
     seller_id: str = Field(max_length=40)
     buyer: Buyer
     amount: int = Field(gt=0, le=limits.AMOUNT_MAX_MINOR, description="Minor units of `currency`.")
@@ -45,6 +51,8 @@ class TradeCreate(BaseModel):
     subject: str = Field(min_length=1, max_length=256)
     protection_days: int = Field(limits.TRADE_PROTECTION_DAYS_DEFAULT, ge=1, le=limits.TRADE_PROTECTION_DAYS_MAX)
     fee: Fee | None = None
+
+    _whole = whole_numbers("amount")
 
 
 class TradeBuyer(BaseModel):
@@ -115,7 +123,8 @@ def _out(engine: Engine, settings: Settings, trade: trades.Trade) -> dict:
     return payload
 
 
-@router.post("/trades", status_code=201, response_model=TradeOut, summary="Open a trade (platform)")
+@router.post("/trades", status_code=201, response_model=TradeOut, summary="Open a trade (platform)",
+             responses=links("trade_id", TRADE_ACTIONS))
 def create_trade(body: TradeCreate, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
                  settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     fee = body.fee or Fee()
@@ -162,7 +171,8 @@ class PayBody(BaseModel):
     return_url: str | None = Field(None, max_length=500, description="Where 3-D Secure or the e-wallet sends the buyer back.")
 
 
-@router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)")
+@router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)",
+             responses=links("trade_id", TRADE_ACTIONS, status=200))
 def pay(trade_id: str, body: PayBody, user=Depends(current_user), engine: Engine = Depends(get_engine),
         settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
@@ -180,7 +190,8 @@ class ShipBody(BaseModel):
     tracking_number: str = Field(min_length=1, max_length=64)
 
 
-@router.post("/trades/{trade_id}/ship", response_model=TradeOut, summary="Mark shipped (platform or seller)")
+@router.post("/trades/{trade_id}/ship", response_model=TradeOut, summary="Mark shipped (platform or seller)",
+             responses=links("trade_id", TRADE_ACTIONS, status=200))
 def ship(trade_id: str, body: ShipBody, caller: Caller = Depends(platform_or_user), engine: Engine = Depends(get_engine),
          settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     def work(connection):
@@ -209,7 +220,10 @@ def confirm(trade_id: str, user=Depends(current_user), engine: Engine = Depends(
 
 class RefundBody(BaseModel):
     amount: int = Field(gt=0, le=limits.AMOUNT_MAX_MINOR)
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=500, pattern=limits.FREE_TEXT_PATTERN,
+                        description="Free text; no control or bidirectional-override characters.")
+
+    _whole = whole_numbers("amount")
 
 
 class RefundOut(BaseModel):
@@ -227,6 +241,7 @@ class RefundOut(BaseModel):
 
 
 @router.post("/trades/{trade_id}/refunds", status_code=201, response_model=RefundOut,
+             responses=links("trade_id", TRADE_ACTIONS, source="$response.body#/trade_id"),
              summary="Refund all or part (platform or seller)")
 def refund(trade_id: str, body: RefundBody, request: Request, caller: Caller = Depends(platform_or_user),
            engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
@@ -250,7 +265,8 @@ class DisputeBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/trades/{trade_id}/dispute", response_model=TradeOut, summary="Open a dispute (buyer)")
+@router.post("/trades/{trade_id}/dispute", response_model=TradeOut, summary="Open a dispute (buyer)",
+             responses=links("trade_id", TRADE_ACTIONS, status=200))
 def dispute(trade_id: str, body: DisputeBody, user=Depends(current_user), engine: Engine = Depends(get_engine),
             settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     def work(connection):
@@ -263,6 +279,8 @@ def dispute(trade_id: str, body: DisputeBody, user=Depends(current_user), engine
 class ResolveBody(BaseModel):
     outcome: Literal["refund_buyer", "release_seller", "split"]
     buyer_amount: int | None = Field(None, gt=0, description="With split: what goes back to the buyer.")
+
+    _whole = whole_numbers("buyer_amount")
 
 
 @router.post("/trades/{trade_id}/dispute/resolve", response_model=TradeOut, summary="Settle a dispute (platform)")
@@ -304,6 +322,7 @@ class SellerOut(BaseModel):
 
 
 @router.post("/sellers", status_code=201, response_model=SellerOut, tags=["sellers"],
+             responses=links("seller_id", {"GetSeller": ("GET", "/v1/sellers/{seller_id}")}),
              summary="Register (or return) the account of one of the platform's sellers")
 def create_seller(body: SellerCreate, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
                   now: datetime = Depends(get_now)) -> dict:

@@ -10,7 +10,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.engine import Engine
 
+from amanah.api.amounts import whole_numbers
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.links import links
 from amanah.api.user_auth import current_user
 from amanah.core import ids, limits
 from amanah.core.clock import utc
@@ -49,6 +51,8 @@ class TopupCreate(BaseModel):
     quote_id: str | None = Field(None, max_length=40, description="A quote (POST /v1/fx/quotes) buying exactly the amount.")
     return_url: str | None = Field(None, max_length=500, description="Where 3-D Secure sends me back.")
 
+    _whole = whole_numbers("amount")
+
     @model_validator(mode="after")
     def _one_source(self) -> "TopupCreate":
         if (self.card_id is None) == (self.source is None):
@@ -81,7 +85,8 @@ class TopupOut(BaseModel):
     updated_at: datetime
 
 
-@router.post("/topups", status_code=201, response_model=TopupOut, summary="Top up my balance from a card")
+@router.post("/topups", status_code=201, response_model=TopupOut, summary="Top up my balance from a card",
+             responses=links("topup_id", {"GetTopup": ("GET", "/v1/me/topups/{topup_id}")}))
 def create_topup(body: TopupCreate, http: Request, user=Depends(current_user), engine: Engine = Depends(get_engine),
                  settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     request = wallet.TopupRequest(
@@ -103,6 +108,8 @@ class WithdrawalCreate(BaseModel):
     currency: str = Field(min_length=3, max_length=3)
     card_id: str = Field(max_length=40, description="One of my cards (`card_…`).")
 
+    _whole = whole_numbers("amount")
+
 
 class WithdrawalOut(BaseModel):
     id: str
@@ -118,6 +125,7 @@ class WithdrawalOut(BaseModel):
 
 
 @router.post("/withdrawals", status_code=201, response_model=WithdrawalOut,
+             responses=links("withdrawal_id", {"GetWithdrawal": ("GET", "/v1/me/withdrawals/{withdrawal_id}")}),
              summary="Withdraw my balance to a card (allowed while winding down)")
 def create_withdrawal(body: WithdrawalCreate, http: Request, user=Depends(current_user),
                       engine: Engine = Depends(get_engine),

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from amanah.api.auth import require_platform
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.links import links
 from amanah.core import limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -72,6 +73,10 @@ class DeliveryList(BaseModel):
 
 
 @router.post("/v1/webhook_endpoints", status_code=201, response_model=EndpointCreated,
+             responses=links("endpoint_id", {
+                 "GetEndpoint": ("GET", "/v1/webhook_endpoints/{endpoint_id}"),
+                 "ListDeliveries": ("GET", "/v1/webhook_endpoints/{endpoint_id}/deliveries"),
+                 "DeleteEndpoint": ("DELETE", "/v1/webhook_endpoints/{endpoint_id}")}),
              summary="Add a webhook endpoint (its signing secret is shown only in this answer)")
 def create_endpoint(body: EndpointCreate, platform: Platform = Depends(require_platform),
                     engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),

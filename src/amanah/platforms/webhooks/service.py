@@ -177,7 +177,8 @@ def list_deliveries(connection: Connection, platform_id: str, endpoint_id: str, 
         after = connection.execute(sa.select(deliveries.c.seq).where(
             deliveries.c.id == starting_after, deliveries.c.endpoint_id == endpoint_id)).scalar()
         if after is None:
-            raise InvalidRequest(f"No delivery {starting_after} of this endpoint.", param="starting_after")
+            raise InvalidRequest(f"No delivery {starting_after} of this endpoint.", code="invalid_cursor",
+                                 param="starting_after")
         query = query.where(deliveries.c.seq < after)
     rows = connection.execute(query.order_by(deliveries.c.seq.desc()).limit(limit + 1)).all()
     return [delivery_to_dict(row) for row in rows[:limit]], len(rows) > limit

@@ -35,18 +35,21 @@ class NewTrade:
 
 def _check(new: NewTrade) -> None:
     if not 0 < new.amount.amount_minor <= limits.AMOUNT_MAX_MINOR:
-        raise InvalidRequest(f"The amount must be 1 to {limits.AMOUNT_MAX_MINOR} minor units.", param="amount")
+        raise InvalidRequest(f"The amount must be 1 to {limits.AMOUNT_MAX_MINOR} minor units.",
+                             code="amount_out_of_range", param="amount")
     if not 1 <= new.protection_days <= limits.TRADE_PROTECTION_DAYS_MAX:
         raise InvalidRequest(f"protection_days must be 1 to {limits.TRADE_PROTECTION_DAYS_MAX}.",
-                             param="protection_days")
+                             code="protection_days_out_of_range", param="protection_days")
     if new.fee_bps is not None and new.fee_fixed is not None:
-        raise InvalidRequest("Give the fee as basis points or as a fixed amount, not both.", param="fee")
+        raise InvalidRequest("Give the fee as basis points or as a fixed amount, not both.",
+                             code="fee_ambiguous", param="fee")
     if new.fee_bps is not None and not 0 <= new.fee_bps <= 10_000:
-        raise InvalidRequest("fee.bps must be 0 to 10000 (100%).", param="fee.bps")
+        raise InvalidRequest("fee.bps must be 0 to 10000 (100%).", code="fee_out_of_range", param="fee.bps")
     if new.fee_fixed is not None and not 0 <= new.fee_fixed <= new.amount.amount_minor:
-        raise InvalidRequest("fee.amount must be 0 to the trade's amount.", param="fee.amount")
+        raise InvalidRequest("fee.amount must be 0 to the trade's amount.", code="fee_out_of_range", param="fee.amount")
     if not new.subject.strip():
-        raise InvalidRequest("The subject (what is being bought) cannot be empty.", param="subject")
+        raise InvalidRequest("The subject (what is being bought) cannot be empty.",
+                             code="subject_missing", param="subject")
 
 
 def create_trade(connection: Connection, platform_id: str, new: NewTrade, *, now: datetime) -> tuple[Trade, bool]:
@@ -66,7 +69,7 @@ def create_trade(connection: Connection, platform_id: str, new: NewTrade, *, now
     buyer = platforms.link_buyer(connection, platform_id, platform_user_id=new.buyer_platform_user_id,
                                  email=new.buyer_email, name=new.buyer_name, now=now)
     if buyer.id == seller.user_id:
-        raise InvalidRequest("A seller cannot buy from themselves.", param="buyer")
+        raise InvalidRequest("A seller cannot buy from themselves.", code="seller_is_buyer", param="buyer")
     trade_id = new_id("trd")
     connection.execute(trades.insert().values(
         id=trade_id, platform_id=platform_id, out_trade_no=new.out_trade_no, seller_id=seller.id,

@@ -32,7 +32,8 @@ def open_dispute(connection: Connection, trade_id: str, buyer_user_id: str, *, r
         raise PermissionDenied("Only the buyer can open a dispute.", code="not_the_buyer")
     reason = reason.strip()
     if not reason:
-        raise InvalidRequest("Say what went wrong: the reason cannot be empty.", param="reason")
+        raise InvalidRequest("Say what went wrong: the reason cannot be empty.",
+                             code="dispute_reason_missing", param="reason")
     check_transition(trade.status, TradeStatus.DISPUTED, "disputed")
     dispute_id = new_id("dsp")
     connection.execute(disputes.insert().values(id=dispute_id, trade_id=trade.id, reason=reason[:1000],
@@ -51,7 +52,8 @@ def resolve(connection: Connection, trade_id: str, *, outcome: str, buyer_amount
     try:
         outcome = Outcome(outcome)
     except ValueError:
-        raise InvalidRequest("outcome must be refund_buyer, release_seller or split.", param="outcome") from None
+        raise InvalidRequest("outcome must be refund_buyer, release_seller or split.",
+                             code="dispute_outcome_unknown", param="outcome") from None
     buyer_amount = _buyer_share(trade, outcome, buyer_amount)
     if buyer_amount:
         trade, _ = refund(connection, trade.id, amount=buyer_amount, reason="dispute settled", now=now)
@@ -73,7 +75,7 @@ def _buyer_share(trade: Trade, outcome: Outcome, buyer_amount: int | None) -> in
         return 0
     if buyer_amount is None or type(buyer_amount) is not int or not 0 < buyer_amount < trade.held_amount:
         raise InvalidRequest(f"A split needs buyer_amount between 1 and {trade.held_amount - 1}.",
-                             param="buyer_amount")
+                             code="split_amount_invalid", param="buyer_amount")
     return buyer_amount
 
 

@@ -21,7 +21,7 @@ def ship(connection: Connection, trade_id: str, *, carrier: str, tracking_number
     """The seller shipped: the protection timer starts (the caller checked who may ship)."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number:
-        raise InvalidRequest("Both the carrier and the tracking number are needed.",
+        raise InvalidRequest("Both the carrier and the tracking number are needed.", code="tracking_incomplete",
                              param="carrier" if not carrier else "tracking_number")
     trade = load(connection, trade_id, for_update=True)
     check_transition(trade.status, TradeStatus.SHIPPED, "shipped")

@@ -7,19 +7,22 @@ quote, in the same linked batch: all of it happens or none of it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from amanah import ledger
 from amanah.fx import service as fx_service
 from amanah.fx.types import Quote
 from amanah.cards import charges
+from amanah.core import service_mode
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.core.errors import AppError, Conflict, InvalidRequest, NotFound
 from amanah.ledger import TransferRequest
 from amanah.money import Money
+from amanah.trades.models import trades
 from amanah.trades.service.common import Trade, clearing_account, emit, load, save, wallet
 from amanah.trades.states import TradeStatus, check_transition
 
@@ -57,7 +60,8 @@ def _quote_for(connection: Connection, settings: Settings, trade: Trade, request
         return fx_service.lock_quote(connection, quote.id, used_by=trade.id, now=now, buy=trade.money)
     quote = fx_service.lock_quote(connection, request.quote_id, used_by=trade.id, now=now, buy=trade.money)
     if request.pay_currency and quote.sell.currency.code != request.pay_currency:
-        raise InvalidRequest("The quote sells another currency than pay_currency.", param="quote_id")
+        raise InvalidRequest("The quote sells another currency than pay_currency.",
+                             code="quote_currency_mismatch", param="quote_id")
     return quote
 
 
@@ -104,24 +108,60 @@ def pay_with_charge(engine: Engine, settings: Settings, trade_id: str, buyer_use
     after 3-D Secure or the e-wallet's page), by ``on_trade_charge_settled``.
 
     First the trade is marked as being paid (so a second payment is refused) and any quote
-    locked; then the charge runs; if it cannot even start, the mark is taken off again."""
+    locked; then the charge runs; if it cannot even start, the mark is taken off again. If the
+    process dies in between, ``fail_unstarted_payments`` takes it off later (``not_started``)."""
     amount = run_in_transaction(engine, lambda c: _start_payment(c, settings, trade_id, buyer_user_id, request, now))
+    return _charge_for_payment(engine, settings, trade_id, buyer_user_id, request, amount, now)
+
+
+def _charge_for_payment(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str,
+                        request: PayRequest, amount: Money, now: datetime) -> Trade:
+    """The second and third steps, after ``_start_payment``: start the charge, settle."""
 
     def link_charge(connection: Connection, charge_id: str) -> None:
-        save(connection, load(connection, trade_id, for_update=True), now, charge_id=charge_id)
+        trade = load(connection, trade_id, for_update=True)
+        if trade.payment_status != "processing" or trade.charge_id is not None:
+            # The job gave up on this payment meanwhile: this charge is rolled back unsent.
+            raise Conflict("This payment took too long to start and was cancelled; nothing was charged. "
+                           "Please pay again.", code="payment_not_started")
+        save(connection, trade, now, charge_id=charge_id)
 
     try:
         charge = charges.start_charge(engine, settings, user_id=buyer_user_id, source=request.source,
                                       amount=amount, purpose=f"trade:{trade_id}", now=now,
                                       return_url=request.return_url, prepare=link_charge)
     except AppError:
-        run_in_transaction(engine, lambda c: save(c, load(c, trade_id, for_update=True), now,
-                                                  payment_status=None, charge_id=None))
+        run_in_transaction(engine, lambda c: _unmark_unstarted(c, trade_id, now, payment_status=None))
         raise
     if charge.status is charges.ChargeStatus.REQUIRES_ACTION:
         run_in_transaction(engine, lambda c: _awaiting_action(c, trade_id, charge.id, now))
     with engine.connect() as connection:
         return load(connection, trade_id)
+
+
+def _unmark_unstarted(connection: Connection, trade_id: str, now: datetime, **payment) -> int:
+    """Takes the "being paid" mark off a payment whose charge never started (none linked);
+    1 if it did, 0 if the payment has moved on meanwhile."""
+    trade = load(connection, trade_id, for_update=True)
+    if trade.payment_status != "processing" or trade.charge_id is not None:
+        return 0
+    save(connection, trade, now, charge_id=None, **payment)
+    return 1
+
+
+def fail_unstarted_payments(engine: Engine, *, now: datetime, older_than_s: float, limit: int) -> int:
+    """Marks ``failed`` (``not_started``) the card or e-wallet payments a crash left
+    ``processing`` before their charge started: nothing was charged, and the buyer can pay
+    again (the trade is still awaiting payment, unless it closed meanwhile)."""
+    with engine.connect() as connection:
+        unstarted = connection.execute(sa.select(trades.c.id).where(
+            trades.c.payment_status == "processing", trades.c.charge_id.is_(None),
+            trades.c.updated_at < now - timedelta(seconds=older_than_s)).limit(limit)).scalars().all()
+    failed = 0
+    for trade_id in unstarted:
+        failed += run_in_transaction(engine, lambda c: _unmark_unstarted(
+            c, trade_id, now, payment_status="failed", payment_failure_code="not_started"))
+    return failed
 
 
 def _awaiting_action(connection: Connection, trade_id: str, charge_id: str, now: datetime) -> None:
@@ -133,6 +173,8 @@ def _awaiting_action(connection: Connection, trade_id: str, charge_id: str, now:
 def _start_payment(connection: Connection, settings: Settings, trade_id: str, buyer_user_id: str,
                    request: PayRequest, now: datetime) -> Money:
     trade = _lock_for_payment(connection, trade_id, buyer_user_id)
+    # A charge brings new money in; while winding down only what users hold can be spent.
+    service_mode.refuse_new_business(connection, "Paying by card or e-wallet")
     quote = _quote_for(connection, settings, trade, request, now)
     pay = quote.sell if quote else trade.money
     save(connection, trade, now, payment_status="processing", payment_source=request.source,

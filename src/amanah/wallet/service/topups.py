@@ -5,12 +5,18 @@ while winding down) and locks a quote when the card is charged in another curren
 connector is called outside any transaction; the charge settles. The ledger moves only in the
 settling transaction, in ``on_topup_charge_settled`` — card clearing → wallet in the charged
 currency, then, if converted, the conversion into the top-up's currency, all linked — so a
-declined, failed or abandoned 3-D Secure charge moves nothing."""
+declined, failed or abandoned 3-D Secure charge moves nothing.
+
+A crash between recording the top-up and starting its charge leaves it ``processing`` with no
+charge: a retry with the same Idempotency-Key starts the charge then (``start_topup``), and
+otherwise the ``wallet.fail_unstarted_topups`` job marks it failed (``not_started``) after
+``TOPUP_UNSTARTED_FAIL_AFTER_S``. The charge is linked only to a top-up still without one, in
+the charge's first transaction, so neither two runs nor a run and the job both go on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -62,7 +68,8 @@ def _quote(connection: Connection, settings: Settings, topup_id: str, user_id: s
         return fx_service.lock_quote(connection, created.id, used_by=topup_id, now=now, buy=request.amount)
     quote = fx_service.lock_quote(connection, request.quote_id, used_by=topup_id, now=now, buy=request.amount)
     if request.charge_currency and quote.sell.currency.code != charge_code:
-        raise InvalidRequest("The quote sells another currency than charge_currency.", param="quote_id")
+        raise InvalidRequest("The quote sells another currency than charge_currency.",
+                             code="quote_currency_mismatch", param="quote_id")
     return quote
 
 
@@ -87,36 +94,85 @@ def start_topup(engine: Engine, settings: Settings, user_id: str, request: Topup
     ``failed`` with ``failure_code``, or ``requires_action`` with ``next_action``).
 
     ``topup_id`` (derived from the request's idempotency key) makes a request run again find
-    the first run's top-up instead of charging the card twice."""
+    the first run's top-up instead of charging the card twice. If the first run died between
+    recording the top-up and starting its charge (``processing``, no charge), the run again
+    starts that charge: the charge is linked to the top-up only if none is yet, in the charge's
+    own first transaction, so two runs at once charge once."""
     if topup_id is not None:
         with engine.connect() as connection:
-            if connection.execute(sa.select(topups.c.id).where(topups.c.id == topup_id)).first():
+            row = connection.execute(sa.select(topups).where(topups.c.id == topup_id)).first()
+        if row is not None:
+            if row.user_id == user_id and row.status == "processing" and row.charge_id is None:
+                charged = Money(row.charge_amount, currency(row.charge_currency))
+                return _charge(engine, settings, user_id, topup_id, row.source, charged, request.return_url, now,
+                               restarted=True)
+            with engine.connect() as connection:
                 return get_topup(connection, user_id, topup_id)
     topup_id = topup_id or new_id("top")
     charged = run_in_transaction(engine, lambda c: _record(c, settings, topup_id, user_id, request, now))
+    return _charge(engine, settings, user_id, topup_id, request.source, charged, request.return_url, now)
+
+
+class _ChargeAlreadyStarted(Exception):
+    """Another run linked a charge to the top-up first (or the job gave up on it): this run's
+    charge is rolled back before the connector hears of it."""
+
+
+def _charge(engine: Engine, settings: Settings, user_id: str, topup_id: str, source: str, charged: Money,
+            return_url: str | None, now: datetime, *, restarted: bool = False) -> dict:
+    """The second and third steps: charge the recorded top-up, settle; returns the top-up.
+    ``restarted``: a run again after a crash, which winding down refuses (the top-up fails)."""
 
     def link_charge(connection: Connection, charge_id: str) -> None:
-        _update(connection, topup_id, now, charge_id=charge_id)
+        if restarted:
+            refuse_new_business(connection, "Top-ups")
+        if not _update(connection, topup_id, now, only_if="processing", unlinked=True, charge_id=charge_id):
+            raise _ChargeAlreadyStarted(topup_id)
 
     try:
-        charge = charges.start_charge(engine, settings, user_id=user_id, source=request.source, amount=charged,
-                                      purpose=f"topup:{topup_id}", now=now, return_url=request.return_url,
+        charge = charges.start_charge(engine, settings, user_id=user_id, source=source, amount=charged,
+                                      purpose=f"topup:{topup_id}", now=now, return_url=return_url,
                                       prepare=link_charge)
+    except _ChargeAlreadyStarted:
+        pass  # the other run's answer is the top-up's
     except AppError as error:  # the charge never started: the top-up failed, nothing moved
-        run_in_transaction(engine, lambda c: _update(c, topup_id, now, status="failed", failure_code=error.code[:32]))
+        run_in_transaction(engine, lambda c: _update(c, topup_id, now, only_if="processing", unlinked=True,
+                                                     status="failed", failure_code=error.code[:32]))
         raise
-    if charge.status is charges.ChargeStatus.REQUIRES_ACTION:
-        run_in_transaction(engine, lambda c: _update(c, topup_id, now, status="requires_action",
-                                                     only_if="processing"))
+    else:
+        if charge.status is charges.ChargeStatus.REQUIRES_ACTION:
+            run_in_transaction(engine, lambda c: _update(c, topup_id, now, status="requires_action",
+                                                         only_if="processing"))
     with engine.connect() as connection:
         return get_topup(connection, user_id, topup_id)
 
 
-def _update(connection: Connection, topup_id: str, now: datetime, *, only_if: str | None = None, **values) -> None:
+def fail_unstarted(engine: Engine, *, now: datetime, older_than_s: float, limit: int) -> int:
+    """Marks ``failed`` (``not_started``) the top-ups a crash left ``processing`` before their
+    charge started: no charge, so nothing was taken and nothing moved. Guarded like the link, so
+    a run again starting the charge at the same moment and this job cannot both win."""
+    with engine.connect() as connection:
+        unstarted = connection.execute(sa.select(topups.c.id).where(
+            topups.c.status == "processing", topups.c.charge_id.is_(None),
+            topups.c.updated_at < now - timedelta(seconds=older_than_s)).limit(limit)).scalars().all()
+    failed = 0
+    for topup_id in unstarted:
+        failed += run_in_transaction(engine, lambda c: _update(
+            c, topup_id, now, only_if="processing", unlinked=True, status="failed", failure_code="not_started"))
+    return failed
+
+
+def _update(connection: Connection, topup_id: str, now: datetime, *, only_if: str | None = None,
+            unlinked: bool = False, **values) -> int:
+    """Updates the top-up; with ``only_if``, only while it has that status (not settled
+    meanwhile, e.g. by a fast 3-D Secure page); with ``unlinked``, only while no charge is
+    linked. Returns how many rows changed (0 or 1)."""
     query = topups.update().where(topups.c.id == topup_id)
-    if only_if is not None:  # not settled meanwhile (a fast 3-D Secure page)
+    if only_if is not None:
         query = query.where(topups.c.status == only_if)
-    connection.execute(query.values(updated_at=now, **values))
+    if unlinked:
+        query = query.where(topups.c.charge_id.is_(None))
+    return connection.execute(query.values(updated_at=now, **values)).rowcount
 
 
 @charges.on_settled("topup")

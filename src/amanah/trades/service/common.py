@@ -79,9 +79,11 @@ def load(connection: Connection, trade_id: str, *, for_update: bool = False) -> 
 
 def save(connection: Connection, trade: Trade, now: datetime, **changes) -> Trade:
     """Writes the changed columns; the caller holds the row lock (``load(for_update=True)``)."""
-    connection.execute(trades.update().where(trades.c.id == trade.id).values(updated_at=now, **{
-        key: (value.value if isinstance(value, TradeStatus) else value) for key, value in changes.items()}))
-    return load(connection, trade.id)
+    row = connection.execute(trades.update().where(trades.c.id == trade.id).values(updated_at=now, **{
+        key: (value.value if isinstance(value, TradeStatus) else value) for key, value in changes.items()})
+        .returning(*trades.c)).first()
+    assert row is not None, "save() needs the trade it was given"
+    return Trade.from_row(row)
 
 
 def wallet(connection: Connection, user_id: str, currency_code: str, now: datetime) -> ledger.Account:

@@ -63,8 +63,8 @@ def issue_access_token(conn: Connection, user_id: str, *, now: datetime, user_ag
 
 
 def user_for_access_token(conn: Connection, token: str, *, now: datetime) -> User | None:
-    row = tokens.find_active(conn, token, Purpose.ACCESS, now)
-    return None if row is None else get_user(conn, row.user_id)
+    row = tokens.user_of_active(conn, token, Purpose.ACCESS, now)
+    return None if row is None else User.from_row(row)
 
 
 def revoke_access_token(conn: Connection, token: str, *, now: datetime) -> bool:
@@ -82,8 +82,8 @@ def start_session(conn: Connection, user_id: str, *, replacing: str | None = Non
 
 
 def user_for_session(conn: Connection, session_id: str, *, now: datetime) -> User | None:
-    row = tokens.find_active(conn, session_id, Purpose.SESSION, now)
-    return None if row is None else get_user(conn, row.user_id)
+    row = tokens.user_of_active(conn, session_id, Purpose.SESSION, now)
+    return None if row is None else User.from_row(row)
 
 
 def verify_csrf(session_id: str, csrf_token: str | None) -> bool:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from amanah.core import limits
-from amanah.users.models import user_tokens
+from amanah.users.models import user_tokens, users
 
 
 class Purpose(enum.StrEnum):
@@ -90,6 +90,15 @@ def find_active(conn: Connection, secret: str, purpose: Purpose, now: datetime) 
     if not well_formed(secret, purpose):
         return None
     return conn.execute(sa.select(user_tokens).where(_usable(secret, purpose, now))).first()
+
+
+def user_of_active(conn: Connection, secret: str, purpose: Purpose, now: datetime) -> Row | None:
+    """The ``users`` row of the token's owner if the token is current: one statement (every
+    request with a bearer token asks this)."""
+    if not well_formed(secret, purpose):
+        return None
+    owner = sa.select(users).join(user_tokens, user_tokens.c.user_id == users.c.id).where(_usable(secret, purpose, now))
+    return conn.execute(owner).first()
 
 
 def consume(conn: Connection, secret: str, purpose: Purpose, now: datetime) -> Row | None:

@@ -23,6 +23,7 @@ A type filter narrows each range by transfer code (rare types read further)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from amanah.core import limits
 from amanah.core.db import UTCDateTime
 from amanah.ledger import Account, TransferKind
 from amanah.ledger.models import transfers
@@ -112,7 +114,7 @@ def page(connection: Connection, user_id: str, history_filter: HistoryFilter, *,
     accounts = [a for a in every if history_filter.currency in (None, a.currency)]
     if not accounts:
         return [], False
-    rows = connection.execute(_page_query(accounts, history_filter, cursor, limit + 1)).all()
+    rows = connection.execute(*_page_query(accounts, history_filter, cursor, limit + 1)).all()
     lines = _lines(connection, user_id, {a.id for a in accounts}, rows[:limit])
     return lines, len(rows) > limit
 
@@ -129,35 +131,61 @@ def _cursor(connection: Connection, accounts: list[Account], starting_after: str
 
 
 def _page_query(accounts: list[Account], history_filter: HistoryFilter, cursor, size: int):
-    order = (transfers.c.created_at.desc(), transfers.c.seq.desc())
-    branches = []
+    """The page's statement and its parameters. The statement depends only on the page's shape
+    (how many ranges, which filters), so it is built once per shape and reused: building a union
+    of subqueries is most of a page's Python time."""
+    branches, params = [], {"size": size}
     for account in accounts:
-        for side, column in ((DEBIT, transfers.c.debit_account_id), (CREDIT, transfers.c.credit_account_id)):
+        for side in (DEBIT, CREDIT):
             codes = history_filter.codes(side)
             if codes is not None and not codes:
                 continue
-            query = sa.select(*_COLUMNS).where(column == account.id, *_conditions(history_filter, codes, cursor))
-            branches.append(sa.select(query.order_by(*order).limit(size).subquery()))
+            params[f"account_{len(branches)}"] = account.id
+            if codes is not None:
+                params[f"codes_{len(branches)}"] = sorted(codes)
+            branches.append((side, codes is not None))
+    if history_filter.start is not None:
+        params["start"] = history_filter.start
+    if history_filter.end is not None:
+        params["end"] = history_filter.end
+    if cursor is not None:
+        params["cursor_created_at"], params["cursor_seq"] = cursor
+    shape = (tuple(branches), history_filter.start is not None, history_filter.end is not None, cursor is not None)
+    return _statement(shape), params
+
+
+@functools.lru_cache(maxsize=limits.HISTORY_QUERY_SHAPES_CACHED)
+def _statement(shape):
+    branches, has_start, has_end, has_cursor = shape
     if not branches:
         return sa.select(*_COLUMNS).where(sa.false())
-    merged = sa.union_all(*branches).subquery()
+    order = (transfers.c.created_at.desc(), transfers.c.seq.desc())
+    size = sa.bindparam("size", type_=sa.Integer)
+    selects = []
+    for index, (side, has_codes) in enumerate(branches):
+        column = transfers.c.debit_account_id if side == DEBIT else transfers.c.credit_account_id
+        conditions = [column == sa.bindparam(f"account_{index}", type_=sa.BigInteger)]
+        if has_codes:
+            conditions.append(transfers.c.code.in_(sa.bindparam(f"codes_{index}", expanding=True)))
+        conditions += _range_conditions(has_start, has_end, has_cursor)
+        query = sa.select(*_COLUMNS).where(*conditions).order_by(*order).limit(size)
+        selects.append(sa.select(query.subquery()))
+    merged = sa.union_all(*selects).subquery()
     return sa.select(merged).order_by(merged.c.created_at.desc(), merged.c.seq.desc()).limit(size)
 
 
-def _conditions(history_filter: HistoryFilter, codes: set[str] | None, cursor) -> list:
+def _range_conditions(has_start: bool, has_end: bool, has_cursor: bool) -> list:
     conditions = []
-    if codes is not None:
-        conditions.append(transfers.c.code.in_(sorted(codes)))
-    if history_filter.start is not None:
-        conditions.append(transfers.c.created_at >= history_filter.start)
-    if history_filter.end is not None:
-        conditions.append(transfers.c.created_at < history_filter.end)
-    if cursor is not None:
-        created_at, seq = cursor
+    if has_start:
+        conditions.append(transfers.c.created_at >= sa.bindparam("start", type_=UTCDateTime))
+    if has_end:
+        conditions.append(transfers.c.created_at < sa.bindparam("end", type_=UTCDateTime))
+    if has_cursor:
+        created_at = sa.bindparam("cursor_created_at", type_=UTCDateTime)
         # The plain bound lets both databases start the index range there; the pair is exact.
         conditions.append(transfers.c.created_at <= created_at)
         conditions.append(sa.tuple_(transfers.c.created_at, transfers.c.seq)
-                          < sa.tuple_(sa.bindparam(None, created_at, type_=UTCDateTime), sa.literal(seq)))
+                          < sa.tuple_(created_at, sa.bindparam("cursor_seq", type_=sa.BigInteger)))
     return conditions
 
 

@@ -140,3 +140,17 @@ def _service_mode_back_to_normal(request):
             service_mode.set_mode(connection, "normal", changed_by="test teardown", now=clock.now())
 
     run_in_transaction(engine, reset)
+
+
+def user_with_token(engine: Engine, label: str = "user") -> tuple[str, str]:
+    """A new user (registered automatically, as a platform's buyer is: no password to hash) and
+    an API access token for them: ``(user_id, token)``."""
+    from amanah.core.clock import clock
+    from amanah.core.db import run_in_transaction
+    from amanah.users import service as users
+
+    def work(connection):
+        user = users.register_automatically(connection, f"{label}.{secrets.token_hex(6)}@example.com", now=clock.now())
+        return user.id, users.issue_access_token(connection, user.id, now=clock.now()).access_token
+
+    return run_in_transaction(engine, work)

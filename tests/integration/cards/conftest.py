@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import pytest
 
-from amanah.core.db import run_in_transaction
-from amanah.users import service as users
+from tests.conftest import user_with_token
 
 
 @dataclass
@@ -28,15 +26,8 @@ def settings(settings):
 
 
 @pytest.fixture
-def make_holder(engine, now):
-    def make() -> Holder:
-        def work(connection):
-            user = users.register_automatically(connection, f"holder.{secrets.token_hex(6)}@example.com", now=now)
-            return Holder(user.id, users.issue_access_token(connection, user.id, now=now).access_token)
-
-        return run_in_transaction(engine, work)
-
-    return make
+def make_holder(engine):
+    return lambda: Holder(*user_with_token(engine, "holder"))
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from amanah.api.app import create_app
-from amanah.core.db import run_in_transaction
-from amanah.users import service as users
+from tests.conftest import user_with_token
 
 
 @dataclass
@@ -30,15 +29,8 @@ def settings(settings):
 
 
 @pytest.fixture
-def make_caller(engine, now):
-    def make() -> Caller:
-        def work(connection):
-            user = users.register_automatically(connection, f"idem.{secrets.token_hex(6)}@example.com", now=now)
-            return Caller(user.id, users.issue_access_token(connection, user.id, now=now).access_token)
-
-        return run_in_transaction(engine, work)
-
-    return make
+def make_caller(engine):
+    return lambda: Caller(*user_with_token(engine, "idem"))
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@ top-ups, withdrawals and history read through the API as the cabinet reads them.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import pytest
 
-from amanah.core.clock import clock
-from amanah.core.db import run_in_transaction
-from amanah.users import service as users
+from tests.conftest import user_with_token
 from tests.integration.trades.conftest import Market, make_market
 
 SMALL_LIMITS_CURRENCY = "EUR"
@@ -68,12 +65,7 @@ def market(client, engine) -> Market:
 @pytest.fixture
 def make_person(market):
     def make() -> Person:
-        def work(connection):
-            user = users.register_automatically(connection, f"wallet.{secrets.token_hex(6)}@example.com",
-                                                now=clock.now())
-            return user.id, users.issue_access_token(connection, user.id, now=clock.now()).access_token
-
-        user_id, token = run_in_transaction(market.engine, work)
+        user_id, token = user_with_token(market.engine, "wallet")
         return Person(market, user_id, {"Authorization": f"Bearer {token}"})
 
     return make

@@ -148,17 +148,20 @@ _T_COLUMNS = ", ".join(f"t.{c}" for c in _T)
 # granted; a concurrent batch that wrote the same id or resolved the same hold meanwhile is
 # caught by the unique constraints at INSERT, and the transaction runs again (RetryTransaction).
 _read_batch_postgres = sa.text(
-    "WITH locked AS ("
+    # Every id list is unnested and joined, so the plan is an index look-up per id whatever the
+    # list's length (a generic plan for "= ANY(array)" may scan the whole journal instead).
+    "WITH pending AS (SELECT t.debit_account_id, t.credit_account_id"
+    "  FROM unnest(CAST(:pending_ids AS text[])) AS wanted(id) JOIN ledger_transfers t ON t.id = wanted.id),"
+    " locked AS ("
     f" SELECT {', '.join(_A)} FROM ledger_accounts"
-    " WHERE id = ANY(CAST(:account_ids AS bigint[]))"
-    "  OR id IN (SELECT debit_account_id FROM ledger_transfers WHERE id = ANY(CAST(:pending_ids AS text[]))"
-    "   UNION ALL SELECT credit_account_id FROM ledger_transfers WHERE id = ANY(CAST(:pending_ids AS text[])))"
+    " WHERE id IN (SELECT unnest(CAST(:account_ids AS bigint[]))"
+    "  UNION SELECT debit_account_id FROM pending UNION SELECT credit_account_id FROM pending)"
     " ORDER BY id FOR UPDATE)"
     f" SELECT 'account' AS part, {_A_COLUMNS}, {_T_NULLS} FROM locked"
     f" UNION ALL SELECT 'transfer', {_A_NULLS.replace('NULL AS a_', 'NULL AS b_')}, {_T_COLUMNS}"
-    " FROM ledger_transfers t WHERE t.id = ANY(CAST(:transfer_ids AS text[]))"
+    " FROM unnest(CAST(:transfer_ids AS text[])) AS wanted(id) JOIN ledger_transfers t ON t.id = wanted.id"
     f" UNION ALL SELECT 'resolution', {_A_NULLS.replace('NULL AS a_', 'NULL AS c_')}, {_T_COLUMNS}"
-    " FROM ledger_transfers t WHERE t.pending_id = ANY(CAST(:pending_ids AS text[]))"
+    " FROM unnest(CAST(:pending_ids AS text[])) AS wanted(id) JOIN ledger_transfers t ON t.pending_id = wanted.id"
 )
 
 

@@ -136,8 +136,9 @@ def _charge(engine: Engine, settings: Settings, user_id: str, topup_id: str, sou
     except _ChargeAlreadyStarted:
         pass  # the other run's answer is the top-up's
     except AppError as error:  # the charge never started: the top-up failed, nothing moved
+        failure_code = error.code[:32]
         run_in_transaction(engine, lambda c: _update(c, topup_id, now, only_if="processing", unlinked=True,
-                                                     status="failed", failure_code=error.code[:32]))
+                                                     status="failed", failure_code=failure_code))
         raise
     else:
         if charge.status is charges.ChargeStatus.REQUIRES_ACTION:

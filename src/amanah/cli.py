@@ -153,11 +153,16 @@ def ledger_verify(as_json: bool = typer.Option(False, "--json", help="Print the 
     _settings, engine = _engine()
     with engine.connect() as connection:
         report = ledger.verify(connection)
+    _show(report, as_json, _print_report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _show(report, as_json: bool, print_table) -> None:
+    """A report as JSON (``--json``) or as the table ``print_table`` prints."""
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
     else:
-        _print_report(report)
-    raise typer.Exit(0 if report.ok else 1)
+        print_table(report)
 
 
 def _print_report(report) -> None:
@@ -308,10 +313,7 @@ def report_liabilities(as_json: bool = typer.Option(False, "--json", help="Print
     migrations.upgrade(engine)
     with engine.connect() as connection:
         result = liabilities.report(connection)
-    if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
-        return
-    _print_liabilities(result)
+    _show(result, as_json, _print_liabilities)
 
 
 def _print_liabilities(result) -> None:
@@ -349,10 +351,7 @@ def report_reconciliation(
     if csv_file:
         with open(csv_file, "w", encoding="utf-8", newline="") as out:
             out.write(reconciliation.to_csv(report))
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
-    else:
-        _print_reconciliation(report)
+    _show(report, as_json, _print_reconciliation)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -204,6 +204,12 @@ def error_page(request: Request, status: int, message: str | None = None) -> HTM
     return render(request, "error.html", status_code=status, title=title, message=message or sentence)
 
 
+def sign_in_first(request: Request, login_path: str) -> Response:
+    """To the log-in page, which sends the visitor back to this page (path and query) after."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(f"{login_path}?next={quote(target, safe='')}")
+
+
 class CabinetRoute(APIRoute):
     """A cabinet route: failures become HTML pages, a missing session a trip to the log-in page."""
 
@@ -214,8 +220,7 @@ class CabinetRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired:
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return redirect(f"/login?next={quote(target, safe='')}")
+                return sign_in_first(request, "/login")
             except AppError as error:
                 found = visitor(request)
                 i18n.set_locale(found.locale)

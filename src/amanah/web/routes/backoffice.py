@@ -15,7 +15,7 @@ import base64
 import logging
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -41,7 +41,7 @@ from amanah.users import service as users
 from amanah.users.errors import TooManyAttempts
 from amanah.users.service.tokens import csrf_token_for
 from amanah.wallet import service as wallet
-from amanah.web.pages import check_same_origin, redirect, render, safe_next
+from amanah.web.pages import check_same_origin, redirect, render, safe_next, sign_in_first
 
 log = logging.getLogger("amanah.backoffice")
 PREFIX = "/backoffice"
@@ -156,8 +156,7 @@ class BackofficeRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired:
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return redirect(f"{PREFIX}/login?next={quote(target, safe='')}")
+                return sign_in_first(request, f"{PREFIX}/login")
             except PasswordChangeRequired:
                 return redirect(f"{PREFIX}/password")
             except AppError as error:

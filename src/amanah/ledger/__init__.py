@@ -44,9 +44,11 @@ from amanah.ledger.service import (
     expire_due,
     get_account,
     open_account,
+    open_accounts,
 )
 from amanah.ledger.types import (
     Account,
+    AccountKey,
     AccountKind,
     Transfer,
     TransferKind,
@@ -57,7 +59,7 @@ from amanah.ledger.types import (
 from amanah.ledger.verify import VerifyReport, verify
 
 __all__ = [
-    "Account", "AccountKind", "Transfer", "TransferKind", "TransferOutcome", "TransferRequest",
+    "Account", "AccountKey", "AccountKind", "Transfer", "TransferKind", "TransferOutcome", "TransferRequest",
     "TransferResult", "VerifyReport", "create_linked", "create_transfer", "create_transfers",
-    "expire_due", "get_account", "open_account", "verify",
+    "expire_due", "get_account", "open_account", "open_accounts", "verify",
 ]

@@ -24,6 +24,7 @@ from amanah.ledger.types import (
     CREDIT_NORMAL_KINDS,
     RESOLVING_KINDS,
     Account,
+    AccountKey,
     AccountKind,
     Transfer,
     TransferKind,
@@ -38,20 +39,24 @@ def open_account(connection: Connection, *, kind: AccountKind, owner_ref: str, c
     """The account of this kind, owner and currency, created if it does not exist yet.
 
     Safe under concurrency: two callers opening the same account get the same one."""
-    existing = sql.find_account(connection, kind, owner_ref, currency)
-    if existing is not None:
-        return existing
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(accounts)
-    connection.execute(
-        insert.values(
-            currency=currency, kind=kind.value, owner_ref=owner_ref,
-            debits_must_not_exceed_credits=kind in CREDIT_NORMAL_KINDS,
-            credits_must_not_exceed_debits=False, created_at=now,
-        ).on_conflict_do_nothing(index_elements=["kind", "owner_ref", "currency"])
-    )
-    account = sql.find_account(connection, kind, owner_ref, currency)
-    assert account is not None
-    return account
+    return open_accounts(connection, [(kind, owner_ref, currency)], now=now)[0]
+
+
+def open_accounts(connection: Connection, keys: Sequence[AccountKey], *, now: datetime) -> list[Account]:
+    """``open_account`` for several (kind, owner, currency) at once, in their order: one
+    statement when they all exist (the usual case), three when some must be created."""
+    found = sql.find_accounts(connection, set(keys))
+    missing = [key for key in dict.fromkeys(keys) if key not in found]
+    if missing:
+        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(accounts)
+        connection.execute(insert.on_conflict_do_nothing(index_elements=["kind", "owner_ref", "currency"]), [
+            {"currency": currency, "kind": kind.value, "owner_ref": owner_ref,
+             "debits_must_not_exceed_credits": kind in CREDIT_NORMAL_KINDS,
+             "credits_must_not_exceed_debits": False, "created_at": now}
+            for kind, owner_ref, currency in missing
+        ])
+        found.update(sql.find_accounts(connection, missing))
+    return [found[key] for key in keys]
 
 
 def get_account(connection: Connection, account_id: int) -> Account:
@@ -66,7 +71,7 @@ def create_transfers(connection: Connection, requests: Sequence[TransferRequest]
     """Applies a batch of transfers in the caller's transaction, each with its own result.
 
     Round trips on PostgreSQL: one to lock its accounts in id order and read the transfers it
-    names and how its holds were resolved; one to insert the new transfers; one to add each
+    names and how its holds were resolved; one to insert the new transfers and add each
     account's net change."""
     if not 0 < len(requests) <= limits.BATCH_TRANSFERS_MAX:
         raise InvalidRequest(f"A batch holds 1 to {limits.BATCH_TRANSFERS_MAX} transfers.")
@@ -89,12 +94,6 @@ def create_transfers(connection: Connection, requests: Sequence[TransferRequest]
 
 
 def _write(connection: Connection, state: BatchState, before: dict[int, Account]) -> None:
-    try:
-        sql.insert_transfers(connection, state.created.values())
-    except IntegrityError as error:
-        # Only a concurrent batch inserting the same id (or resolving the same hold) gets
-        # here: run the whole transaction again and it will see that batch's work.
-        raise RetryTransaction("a concurrent batch wrote the same transfer id") from error
     deltas = []
     for account_id, balances in state.balances.items():
         old = before[account_id]
@@ -107,7 +106,19 @@ def _write(connection: Connection, state: BatchState, before: dict[int, Account]
         }
         if any(delta[k] for k in delta if k != "account_id"):
             deltas.append(delta)
-    sql.add_to_balances(connection, deltas)
+    try:
+        sql.write_batch(connection, state.created.values(), deltas)
+    except IntegrityError as error:
+        if not _is_unique_violation(error):
+            raise  # a CHECK on the balances: the engine let through what the database refuses
+        # Only a concurrent batch inserting the same id (or resolving the same hold) gets
+        # here: run the whole transaction again and it will see that batch's work.
+        raise RetryTransaction("a concurrent batch wrote the same transfer id") from error
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "sqlite_errorname", None)
+    return code in ("23505", "SQLITE_CONSTRAINT_UNIQUE")  # psycopg, sqlite3
 
 
 def create_transfer(connection: Connection, request: TransferRequest, *, now: datetime) -> Transfer:

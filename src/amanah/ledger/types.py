@@ -33,6 +33,9 @@ CREDIT_NORMAL_KINDS = frozenset(
 )
 """Kinds that hold money owed to someone: their debits must not exceed their credits."""
 
+AccountKey = tuple[AccountKind, str, str]
+"""An account's natural key: its kind, owner and currency (one account per key)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

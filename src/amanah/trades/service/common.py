@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from amanah import ledger
 from amanah.core.errors import NotFound
-from amanah.ledger import AccountKind
+from amanah.ledger import AccountKey, AccountKind
 from amanah.money import Money, currency
 from amanah.trades.models import trades
 from amanah.trades.states import TradeStatus
@@ -86,19 +86,23 @@ def save(connection: Connection, trade: Trade, now: datetime, **changes) -> Trad
     return Trade.from_row(row)
 
 
-def wallet(connection: Connection, user_id: str, currency_code: str, now: datetime) -> ledger.Account:
-    return ledger.open_account(connection, kind=AccountKind.USER_WALLET, owner_ref=user_id,
-                               currency=currency_code, now=now)
+def wallet(user_id: str, currency_code: str) -> AccountKey:
+    return (AccountKind.USER_WALLET, user_id, currency_code)
 
 
-def fee_account(connection: Connection, platform_id: str, currency_code: str, now: datetime) -> ledger.Account:
-    return ledger.open_account(connection, kind=AccountKind.PLATFORM_FEES, owner_ref=platform_id,
-                               currency=currency_code, now=now)
+def fee_account(platform_id: str, currency_code: str) -> AccountKey:
+    return (AccountKind.PLATFORM_FEES, platform_id, currency_code)
 
 
-def clearing_account(connection: Connection, connector: str, currency_code: str, now: datetime) -> ledger.Account:
+def clearing_account(connector: str, currency_code: str) -> AccountKey:
     kind = AccountKind.CARD_CLEARING if connector == "sandbox_acquirer" else AccountKind.EWALLET_CLEARING
-    return ledger.open_account(connection, kind=kind, owner_ref=connector, currency=currency_code, now=now)
+    return (kind, connector, currency_code)
+
+
+def account_ids(connection: Connection, now: datetime, *keys: AccountKey) -> list[int]:
+    """The ledger account ids of ``keys`` (``wallet(...)``, ``fee_account(...)``, ...), in
+    order, opening any that do not exist yet: one statement for all of them."""
+    return [account.id for account in ledger.open_accounts(connection, keys, now=now)]
 
 
 def emit(connection: Connection, trade: Trade, event_type: str, now: datetime, **extra) -> None:

@@ -13,7 +13,7 @@ from amanah.core.errors import InvalidRequest, PermissionDenied
 from amanah.ledger import TransferRequest
 from amanah.money import Money, Rounding, currency
 from amanah.trades.models import trades
-from amanah.trades.service.common import Trade, emit, fee_account, load, save, wallet
+from amanah.trades.service.common import Trade, account_ids, emit, fee_account, load, save, wallet
 from amanah.trades.states import ESCROW_STATES, TradeStatus, check_transition
 
 
@@ -47,9 +47,10 @@ def release(connection: Connection, trade: Trade, now: datetime, *, event: str =
     requests = [TransferRequest.post(f"{trade.id}:release", pending_id=trade.hold_transfer_id,
                                      code="trade_release", reference=trade.id)]
     if fee > 0:
+        seller_wallet, platform_fees = account_ids(connection, now, wallet(trade.seller_user_id, trade.currency),
+                                                   fee_account(trade.platform_id, trade.currency))
         requests.append(TransferRequest.direct(
-            f"{trade.id}:fee", debit=wallet(connection, trade.seller_user_id, trade.currency, now).id,
-            credit=fee_account(connection, trade.platform_id, trade.currency, now).id, amount=fee,
+            f"{trade.id}:fee", debit=seller_wallet, credit=platform_fees, amount=fee,
             code="platform_fee", reference=trade.id))
     ledger.create_linked(connection, requests, now=now)
     completed = save(connection, trade, now, status=TradeStatus.COMPLETED, fee_amount=fee, completed_at=now,

@@ -23,7 +23,7 @@ from amanah.core.errors import AppError, Conflict, InvalidRequest, NotFound
 from amanah.ledger import TransferRequest
 from amanah.money import Money
 from amanah.trades.models import trades
-from amanah.trades.service.common import Trade, clearing_account, emit, load, save, wallet
+from amanah.trades.service.common import Trade, account_ids, clearing_account, emit, load, save, wallet
 from amanah.trades.states import TradeStatus, check_transition
 
 PAYMENT_IN_PROGRESS = {"processing", "requires_action"}
@@ -67,13 +67,14 @@ def _quote_for(connection: Connection, settings: Settings, trade: Trade, request
 
 def _hold_transfers(connection: Connection, trade: Trade, quote, now: datetime) -> list[TransferRequest]:
     """Conversion (when there is a quote) and the escrow hold, as one linked chain."""
-    buyer_trade_wallet = wallet(connection, trade.buyer_user_id, trade.currency, now).id
-    seller_wallet = wallet(connection, trade.seller_user_id, trade.currency, now).id
+    keys = [wallet(trade.buyer_user_id, trade.currency), wallet(trade.seller_user_id, trade.currency)]
+    if quote is not None:
+        keys.append(wallet(trade.buyer_user_id, quote.sell.currency.code))
+    buyer_trade_wallet, seller_wallet, *buyer_pay_wallet = account_ids(connection, now, *keys)
     requests: list[TransferRequest] = []
     if quote is not None:
-        buyer_pay_wallet = wallet(connection, trade.buyer_user_id, quote.sell.currency.code, now).id
         requests += fx_service.conversion_transfers(
-            connection, quote=quote, from_account_id=buyer_pay_wallet, to_account_id=buyer_trade_wallet,
+            connection, quote=quote, from_account_id=buyer_pay_wallet[0], to_account_id=buyer_trade_wallet,
             transfer_id_prefix=f"{trade.id}:pay", now=now, link_to_next=True)
     requests.append(TransferRequest.pending(
         f"{trade.id}:hold:1", debit=buyer_trade_wallet, credit=seller_wallet, amount=trade.amount,
@@ -190,8 +191,8 @@ def on_trade_charge_settled(connection: Connection, charge: charges.Charge, now:
     if charge.status is charges.ChargeStatus.FAILED:
         save(connection, trade, now, payment_status="failed", payment_failure_code=charge.failure_code)
         return
-    clearing = clearing_account(connection, charge.connector, charge.amount.currency.code, now).id
-    pay_wallet = wallet(connection, trade.buyer_user_id, charge.amount.currency.code, now).id
+    clearing, pay_wallet = account_ids(connection, now, clearing_account(charge.connector, charge.amount.currency.code),
+                                       wallet(trade.buyer_user_id, charge.amount.currency.code))
     fund = TransferRequest.direct(f"{trade.id}:fund", debit=clearing, credit=pay_wallet,
                                   amount=charge.amount.amount_minor, code="trade_funding", reference=trade.id)
     if trade.status is not TradeStatus.AWAITING_PAYMENT or trade.charge_id != charge.id:

@@ -18,7 +18,7 @@ from amanah.core.ids import new_id
 from amanah.ledger import TransferRequest
 from amanah.trades.models import refunds
 from amanah.money import Money, currency
-from amanah.trades.service.common import Trade, clearing_account, emit, load, save, wallet
+from amanah.trades.service.common import Trade, account_ids, clearing_account, emit, load, save, wallet
 from amanah.trades.states import ESCROW_STATES, TradeStatus, check_transition
 
 
@@ -75,9 +75,10 @@ def _reserve_for_source(connection: Connection, trade: Trade, refund_id: str, am
     """Holds the refunded money on its way back to the card, so the buyer cannot spend it while
     the acquirer is asked; posted when the acquirer refunds, voided (it stays) if it refuses."""
     charge = charges.get_charge(connection, trade.charge_id)
+    buyer_wallet, clearing = account_ids(connection, now, wallet(trade.buyer_user_id, trade.currency),
+                                         clearing_account(charge.connector, trade.currency))
     ledger.create_transfer(connection, TransferRequest.pending(
-        f"{refund_id}:to_source", debit=wallet(connection, trade.buyer_user_id, trade.currency, now).id,
-        credit=clearing_account(connection, charge.connector, trade.currency, now).id, amount=amount,
+        f"{refund_id}:to_source", debit=buyer_wallet, credit=clearing, amount=amount,
         code="refund_to_source", reference=trade.id), now=now)
 
 
@@ -140,9 +141,10 @@ def _refund_from_escrow(connection: Connection, trade: Trade, refund_id: str, am
     generation = trade.hold_generation
     if remaining > 0:
         generation += 1
+        buyer_wallet, seller_wallet = account_ids(connection, now, wallet(trade.buyer_user_id, trade.currency),
+                                                  wallet(trade.seller_user_id, trade.currency))
         requests.append(TransferRequest.pending(
-            f"{trade.id}:hold:{generation}", debit=wallet(connection, trade.buyer_user_id, trade.currency, now).id,
-            credit=wallet(connection, trade.seller_user_id, trade.currency, now).id, amount=remaining,
+            f"{trade.id}:hold:{generation}", debit=buyer_wallet, credit=seller_wallet, amount=remaining,
             code="trade_hold", reference=trade.id))
     ledger.create_linked(connection, requests, now=now)
     return save(connection, trade, now, held_amount=remaining, hold_generation=generation,
@@ -150,10 +152,11 @@ def _refund_from_escrow(connection: Connection, trade: Trade, refund_id: str, am
 
 
 def _refund_from_seller(connection: Connection, trade: Trade, refund_id: str, amount: int, now: datetime) -> None:
+    seller_wallet, buyer_wallet = account_ids(connection, now, wallet(trade.seller_user_id, trade.currency),
+                                              wallet(trade.buyer_user_id, trade.currency))
     try:
         ledger.create_transfer(connection, TransferRequest.direct(
-            f"{refund_id}:refund", debit=wallet(connection, trade.seller_user_id, trade.currency, now).id,
-            credit=wallet(connection, trade.buyer_user_id, trade.currency, now).id, amount=amount,
+            f"{refund_id}:refund", debit=seller_wallet, credit=buyer_wallet, amount=amount,
             code="trade_refund", reference=trade.id), now=now)
     except InsufficientFunds as short:
         raise Conflict("The seller's balance is too low for this refund; nothing was moved. Top up the "

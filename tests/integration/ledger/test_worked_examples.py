@@ -233,3 +233,48 @@ class TestTheDatabaseGuardsTheBooksToo:
                             "VALUES ('hand', 'direct', :debit, :credit, 'USD', 1, 'x', :now)"),
                     {"debit": funded_wallet.id, "credit": euros.id, "now": now.replace(tzinfo=None)},
                 )
+
+    def test_an_overdraft_the_code_let_through_is_refused_and_not_retried(self, engine, books, funded_wallet, escrow,
+                                                                          monkeypatch):
+        # A bug in the first guard (the engine's limit check) must meet the second (the CHECK
+        # constraints): the batch fails whole, at once, instead of being run again as if a
+        # concurrent batch had got in the way.
+        from amanah.ledger import engine as ledger_engine
+
+        monkeypatch.setattr(ledger_engine.Balances, "debits_exceed_credits", lambda self: False)
+        monkeypatch.setattr(ledger_engine.Balances, "assert_invariants", lambda self: None)
+        with pytest.raises(sa.exc.IntegrityError):
+            books.submit(T.direct(new_id(), debit=funded_wallet.id, credit=escrow.id, amount=10_001, code="pay"))
+        assert books.account(funded_wallet.id).debits_posted == 0
+        assert books.account(escrow.id).credits_posted == 0
+
+
+class TestOpeningAccounts:
+    def test_several_accounts_are_opened_at_once_in_the_order_asked(self, engine, books, now):
+        existing = books.open(AccountKind.USER_WALLET, "EUR")
+        owner = new_id("owner")
+        keys = [(AccountKind.USER_WALLET, owner, "USD"), (AccountKind.USER_WALLET, existing.owner_ref, "EUR"),
+                (AccountKind.PLATFORM_FEES, owner, "USD"), (AccountKind.USER_WALLET, owner, "USD")]
+        opened = run_in_transaction(engine, lambda c: ledger.open_accounts(c, keys, now=now))
+        assert [(a.kind, a.owner_ref, a.currency) for a in opened] == keys
+        assert opened[1].id == existing.id and opened[0].id == opened[3].id
+        assert opened[0].debits_must_not_exceed_credits and opened[2].debits_must_not_exceed_credits
+        again = run_in_transaction(engine, lambda c: ledger.open_accounts(c, keys, now=now))
+        assert [a.id for a in again] == [a.id for a in opened]
+
+
+class TestWhatIsStoredIsWhatWasSent:
+    def test_text_and_instants_survive_the_trip_exactly(self, engine, books, funded_wallet, escrow, now):
+        reference = 'Ünïcødé "quoted" \\ back\tslash \u2028 end'
+        hold = T.pending(new_id(), debit=funded_wallet.id, credit=escrow.id, amount=1, code="hold",
+                         reference=reference, timeout_s=3600)
+        [outcome] = books.submit(hold, now=now.replace(microsecond=123456))
+        from amanah.ledger.models import transfers
+
+        stored = run_in_transaction(engine, lambda c: c.execute(
+            sa.select(transfers.c.reference, transfers.c.created_at, transfers.c.expires_at)
+            .where(transfers.c.id == hold.id)).one())
+        assert outcome.result.value == "ok" and stored.reference == reference
+        created = now.replace(microsecond=123456)
+        assert (stored.created_at, stored.expires_at) == (outcome.transfer.created_at, outcome.transfer.expires_at)
+        assert outcome.transfer.created_at == created and outcome.transfer.expires_at == created + timedelta(hours=1)

@@ -35,15 +35,16 @@ from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from amanah.api.errors import error_response
 from amanah.core import limits
 from amanah.core.clock import clock
-from amanah.core.db import UTCDateTime, metadata, run_in_transaction
+from amanah.core.db import RetryTransaction, UTCDateTime, is_sqlite, metadata, run_autocommit
 from amanah.core.errors import CommitOutcomeUnknown
 
 HEADER = "Idempotency-Key"
@@ -136,19 +137,37 @@ def _document(schema: dict) -> None:
 
 
 # --- the store -----------------------------------------------------------------------------
+# Each call is a few statements in autocommit (``run_autocommit``), not a transaction: a new
+# key is one INSERT (one round trip), storing the answer one UPDATE. Every write says what it
+# expects to find (no row, the lease it read, the expiry it read), so concurrent requests with
+# one key cannot both proceed, and a write lost with its connection (the call runs again) is
+# recognised by its lease token.
 
-def _begin(connection: Connection, request: KeyedRequest, now: datetime) -> Proceed | Refuse | Stored:
+BEGIN_PASSES_MAX = 3
+"""Looks at a key that changed under us (released, expired, taken over) before calling it
+contention (``RetryTransaction``: ``run_autocommit`` runs the whole call again, backing off)."""
+
+
+def _claim(connection: Connection, request: KeyedRequest, lease: dict, now: datetime) -> bool:
+    """The key recorded as in flight for this run, if nobody holds it: one statement."""
+    values = {"scope": request.scope, "key": request.key, "fingerprint": request.fingerprint, "created_at": now,
+              "expires_at": now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S), **lease}
+    return connection.execute(_CLAIM[connection.dialect.name], values).first() is not None
+
+
+def _decide(connection: Connection, request: KeyedRequest, lease: dict,
+            now: datetime) -> Proceed | Refuse | Stored | None:
+    """What to do with the key another run recorded; None: it changed meanwhile, try again."""
     where = sa.and_(keys.c.scope == request.scope, keys.c.key == request.key)
-    row = connection.execute(sa.select(keys).where(where).with_for_update()).first()
-    lease = {"lease_token": secrets.token_hex(16), "locked_until": now + timedelta(seconds=limits.IDEMPOTENCY_LEASE_S)}
-    if row is not None and row.expires_at <= now:
-        connection.execute(keys.delete().where(where))  # kept long enough; the key is free again
-        row = None
+    row = connection.execute(sa.select(keys).where(where)).first()
     if row is None:
-        connection.execute(keys.insert().values(
-            scope=request.scope, key=request.key, fingerprint=request.fingerprint, created_at=now,
-            expires_at=now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S), **lease))
-        return Proceed(lease["lease_token"])
+        return None  # released (a 5xx) or purged since our INSERT
+    if row.lease_token == lease["lease_token"]:
+        return Proceed(row.lease_token)  # our own INSERT, whose answer was lost with its connection
+    if row.expires_at <= now:
+        # Kept long enough: the key is free again (a row made anew meanwhile is not expired).
+        connection.execute(keys.delete().where(where, keys.c.expires_at <= now))
+        return None
     if row.fingerprint != request.fingerprint:
         return Refuse(422, "idempotency", "idempotency_key_reused",
                       f"This {HEADER} was already used with a different request; use a new key for a new request.")
@@ -157,35 +176,53 @@ def _begin(connection: Connection, request: KeyedRequest, now: datetime) -> Proc
     if row.locked_until > now:
         return Refuse(409, "conflict", "idempotency_key_in_use",
                       f"A request with this {HEADER} is still being processed; retry in a moment.")
-    # The first run's lease ran out (its process died): this repeat runs the request again.
-    connection.execute(keys.update().where(where, keys.c.lease_token == row.lease_token).values(**lease))
-    return Proceed(lease["lease_token"])
+    # The first run's lease ran out (its process died): this repeat runs the request again,
+    # unless another repeat took the lease over, or the first run finished, since we looked.
+    taken = connection.execute(keys.update().where(where, keys.c.lease_token == row.lease_token,
+                                                   keys.c.response_status.is_(None)).values(**lease))
+    return Proceed(lease["lease_token"]) if taken.rowcount == 1 else None
+
+
+def _begin(connection: Connection, request: KeyedRequest, lease: dict, now: datetime) -> Proceed | Refuse | Stored:
+    for _ in range(BEGIN_PASSES_MAX):
+        if _claim(connection, request, lease, now):
+            return Proceed(lease["lease_token"])
+        decision = _decide(connection, request, lease, now)
+        if decision is not None:
+            return decision
+    raise RetryTransaction
 
 
 def begin(engine: Engine, request: KeyedRequest, now: datetime) -> Proceed | Refuse | Stored:
-    try:
-        return run_in_transaction(engine, lambda connection: _begin(connection, request, now))
-    except IntegrityError:
-        # Two first requests inserted the key at once; the other one won: look again.
-        return run_in_transaction(engine, lambda connection: _begin(connection, request, now))
-
-
-def _ours(request: KeyedRequest, lease_token: str):
-    return sa.and_(keys.c.scope == request.scope, keys.c.key == request.key, keys.c.lease_token == lease_token)
+    """Records the key as in flight for this run (``Proceed``), or says what to answer instead:
+    the stored response, a 422 (another request) or a 409 (still running). A new key costs one
+    statement."""
+    lease = {"lease_token": secrets.token_hex(16),
+             "locked_until": now + timedelta(seconds=limits.IDEMPOTENCY_LEASE_S)}
+    return run_autocommit(engine, lambda connection: _begin(connection, request, lease, now))
 
 
 def finish(engine: Engine, request: KeyedRequest, lease_token: str, response: Stored | None) -> None:
-    """Stores the response, or (``None``) releases the key so that a repeat runs again. A run
-    whose lease was taken over stores nothing: the run that took it over answers."""
-    def work(connection: Connection) -> None:
-        if response is None:
-            connection.execute(keys.delete().where(_ours(request, lease_token)))
-            return
-        connection.execute(keys.update().where(_ours(request, lease_token)).values(
-            response_status=response.status, response_headers=response.headers, response_body=response.body,
-            lease_token=None, locked_until=None))
+    """Stores the response, or (``None``) releases the key so that a repeat runs again, in one
+    statement. A run whose lease was taken over stores nothing: the run that took it over answers."""
+    values = {"our_scope": request.scope, "our_key": request.key, "our_lease_token": lease_token}
+    if response is None:
+        statement = _RELEASE
+    else:
+        statement = _STORE
+        values |= {"response_status": response.status, "response_headers": response.headers,
+                   "response_body": response.body, "lease_token": None, "locked_until": None}
+    run_autocommit(engine, lambda connection: connection.execute(statement, values))
 
-    run_in_transaction(engine, work)
+
+# The hot statements, built once and bound per call: building one costs more Python than its
+# round trip.
+_CLAIM = {dialect: insert(keys).on_conflict_do_nothing(index_elements=[keys.c.scope, keys.c.key]).returning(keys.c.key)
+          for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
+_OURS = sa.and_(keys.c.scope == sa.bindparam("our_scope"), keys.c.key == sa.bindparam("our_key"),
+                keys.c.lease_token == sa.bindparam("our_lease_token"))
+_RELEASE = keys.delete().where(_OURS)
+_STORE = keys.update().where(_OURS)
 
 
 def purge_expired(connection: Connection, *, now: datetime, limit: int = limits.IDEMPOTENCY_PURGE_BATCH_MAX) -> int:

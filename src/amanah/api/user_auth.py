@@ -3,7 +3,8 @@
 Routers take ``current_user`` (or ``current_auth`` to know which credential was used). A
 cookie-authenticated request that changes anything (any method but GET, HEAD, OPTIONS) must
 carry its session's CSRF token in ``X-CSRF-Token``. ``client_address`` is what log-in
-throttling counts by.
+throttling counts by. The look-up is one statement in autocommit (``run_autocommit``): one
+round trip, no transaction, on every request.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
-from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.deps import get_engine, get_settings
+from amanah.core.clock import clock
 from amanah.core.config import Settings
+from amanah.core.db import run_autocommit
 from amanah.core.errors import AuthenticationFailed, PermissionDenied
 from amanah.users import service as users
 from amanah.users.errors import InvalidToken
@@ -48,11 +51,10 @@ def current_auth(
     engine: Engine = Depends(get_engine),
     settings: Settings = Depends(get_settings),
 ) -> UserAuth:
-    now = get_now()
+    now = clock.now()
     if credentials is not None:
         token = credentials.credentials.strip()
-        with engine.connect() as conn:
-            user = users.user_for_access_token(conn, token, now=now)
+        user = run_autocommit(engine, lambda conn: users.user_for_access_token(conn, token, now=now))
         if user is None:
             raise InvalidToken()
         return UserAuth(user, access_token=token)
@@ -60,8 +62,7 @@ def current_auth(
     if not session_id:
         raise AuthenticationFailed("Log in first: send `Authorization: Bearer ut_…` from POST /v1/auth/token.",
                                    code="missing_credentials")
-    with engine.connect() as conn:
-        user = users.user_for_session(conn, session_id, now=now)
+    user = run_autocommit(engine, lambda conn: users.user_for_session(conn, session_id, now=now))
     if user is None:
         raise AuthenticationFailed("Your session has ended; log in again.", code="session_expired")
     if request.method not in SAFE_METHODS and not users.verify_csrf(session_id, request.headers.get(CSRF_HEADER)):
@@ -70,7 +71,7 @@ def current_auth(
     return UserAuth(user, session_id=session_id)
 
 
-def current_user(auth: UserAuth = Depends(current_auth)) -> users.User:
+async def current_user(auth: UserAuth = Depends(current_auth)) -> users.User:
     return auth.user
 
 

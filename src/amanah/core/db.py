@@ -4,7 +4,9 @@ The edge (a request, a CLI command, a job) owns the transaction: it calls
 ``run_in_transaction(engine, work)``, which runs ``work(connection)`` in one transaction and
 retries it, whole, when the database says a concurrent transaction got in the way
 (serialisation failure, deadlock, a unique id inserted at the same moment). Services take the
-connection and never commit.
+connection and never commit. ``run_autocommit(engine, work)`` runs work that needs no
+transaction (a look-up in one statement, a write whole in one statement) without BEGIN and
+COMMIT: one round trip per statement, with the same retries.
 
 Group commit (``run_in_transaction(engine, work, group=True)``): concurrent callers' units of
 work are collected for a moment (bounded by ``GROUP_COMMIT_UNITS_MAX`` and
@@ -156,10 +158,15 @@ def _create_sqlite_engine(url, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_SQLITE_AUTOCOMMIT):
+            return  # ``run_autocommit``: no BEGIN, each statement is a transaction of its own
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
+
+_SQLITE_AUTOCOMMIT = "amanah_sqlite_autocommit"
+"""Execution option (SQLite) of ``run_autocommit``'s connections: the engine sends no BEGIN."""
 
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 _READ_ONLY_SQLSTATE = "25006"  # read_only_sql_transaction: this server is a standby now
@@ -249,14 +256,51 @@ def _fire(callbacks: list[Callable[[], None]]) -> None:
 _CONNECTING, _WORKING, _COMMITTING = "connecting", "working", "committing"
 
 
-def _run_alone(engine: Engine, work: Callable[[Connection], T]) -> T:
+def run_autocommit(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Runs ``work`` on a connection in autocommit mode: each statement commits on its own, with
+    no BEGIN, COMMIT or ROLLBACK around it, so one statement is one round trip (three in
+    ``run_in_transaction``). For a read that needs no snapshot shared by several statements
+    (whose token is this?), and for writes that are whole in one statement (``INSERT … ON
+    CONFLICT DO NOTHING``, an UPDATE that compares and sets). Statements of one ``work`` are not
+    all-or-nothing and may each see a different moment of the database.
+
+    Errors are handled as by ``run_in_transaction`` (the same code): a conflict runs ``work``
+    again; a database that went away runs it again on a new connection, then ``DatabaseUnavailable``
+    (503). A write whose connection is lost may have committed, so ``work`` must be safe to run
+    again after any of its statements took effect (there is no COMMIT, so never
+    ``CommitOutcomeUnknown``).
+
+    PostgreSQL: the DBAPI connection's own autocommit (SQLAlchemy's ``AUTOCOMMIT`` isolation
+    level, undone when the connection goes back to the pool). SQLite: the engine's ``BEGIN
+    IMMEDIATE`` is left out and the sqlite3 module, told never to begin transactions itself
+    (``_create_sqlite_engine``), runs each statement as its own transaction: a read takes no
+    lock that writers wait for (WAL), a write waits for the write lock as BEGIN IMMEDIATE would.
+    SQLAlchemy's ``AUTOCOMMIT`` is not used there: undoing it at check-in would hand
+    transactions back to the sqlite3 module.
+    """
+    return _run_alone(engine, work, attempt=_run_autocommit_once)
+
+
+def _run_autocommit_once(engine: Engine, work: Callable[[Connection], T], phase: list[str]) -> T:
+    with engine.connect() as connection:
+        if is_sqlite(engine):
+            connection.execution_options(**{_SQLITE_AUTOCOMMIT: True})
+        else:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        phase[0] = _WORKING
+        return work(connection)
+
+
+def _run_alone(engine: Engine, work: Callable[[Connection], T], *,
+               attempt: Callable[[Engine, Callable[[Connection], T], list[str]], T] | None = None) -> T:
+    attempt = attempt or _run_once
     backoff_s = limits.TRANSACTION_RETRY_BACKOFF_S
     conflicts = 0
     reconnect_deadline: float | None = None
     while True:
         phase = [_CONNECTING]
         try:
-            return _run_once(engine, work, phase)
+            return attempt(engine, work, phase)
         except Exception as error:
             if _is_retryable(error):
                 if conflicts == limits.TRANSACTION_RETRIES_MAX:

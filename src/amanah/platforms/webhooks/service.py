@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from amanah.core import limits
+from amanah.core.db import UTCDateTime, is_sqlite
 from amanah.core.errors import Conflict, InvalidRequest, NotFound
 from amanah.core.ids import new_id
 from amanah.platforms.webhooks import urls
@@ -61,7 +62,9 @@ def _json_default(value):
 def emit(connection: Connection, *, platform_id: str, event_type: str, subject_id: str, data: dict,
          now: datetime) -> str:
     """Records an event and queues it for every enabled endpoint of the platform subscribed to
-    ``event_type``, in the caller's transaction; returns the event id (``evt_…``).
+    ``event_type``, in the caller's transaction; returns the event id (``evt_…``). One statement
+    on PostgreSQL (the event's INSERT is a CTE of the deliveries' INSERT … SELECT), two on SQLite,
+    however many endpoints there are.
 
     Deliveries about one ``subject_id`` go to each endpoint in the order of these calls: call it
     while holding the subject's row lock, so that this order is the order of the changes."""
@@ -70,12 +73,61 @@ def emit(connection: Connection, *, platform_id: str, event_type: str, subject_i
     payload = json.dumps({"type": str(event_type), "timestamp": rfc3339(now), "data": data},
                          default=_json_default, separators=(",", ":"), ensure_ascii=False)
     assert len(payload.encode("utf-8")) <= limits.WEBHOOK_PAYLOAD_BYTES_MAX, "webhook payload too large"
-    connection.execute(events.insert().values(id=event_id, platform_id=platform_id, type=str(event_type),
-                                              subject_id=subject_id, payload=payload, created_at=now))
-    for endpoint in _active_endpoints(connection, platform_id):
-        if event_type in endpoint.events:
-            _queue(connection, endpoint.id, event_id, subject_id, now)
+    values = {"event_id": event_id, "platform_id": platform_id, "event_type": str(event_type),
+              "subject_id": subject_id, "payload": payload, "now": now,
+              "subscribed": _subscribed_pattern(str(event_type)), "delivery_id_stem": new_id("whd")[:-2]}
+    if is_sqlite(connection):  # no INSERT in a WITH clause
+        connection.execute(_RECORD, values)
+        connection.execute(_QUEUE, values)
+    else:
+        connection.execute(_RECORD_AND_QUEUE, values)
     return event_id
+
+
+_PLACES = "".join(f"{place:02d}" for place in range(100))
+"""``00`` to ``99``: a delivery id queued by ``emit`` is a new id (``new_id("whd")``: time then
+randomness, so they sort by time) whose last two characters are replaced by the endpoint's place
+in the platform's list, cut out of this text: two decimal digits, Crockford base32 characters
+too, unique among the event's deliveries."""
+assert limits.WEBHOOK_ENDPOINTS_PER_PLATFORM_MAX < len(_PLACES) // 2
+
+
+def _subscribed_pattern(event_type: str) -> str:
+    """``events`` holds a JSON list of names from ``EVENT_TYPES``, which JSON writes as they are,
+    between double quotes: the quoted name is in the list's text exactly when it is in the list
+    (on both databases; a platform has a few endpoints, read by the (platform_id, id) index).
+    A LIKE pattern, escaped with ``/``."""
+    quoted = json.dumps(event_type)
+    return "%" + quoted.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _queue_to_subscribers(source, event_id) -> sa.Insert:
+    """``INSERT INTO webhook_deliveries … SELECT`` one pending delivery per enabled subscribed
+    endpoint (ids: ``_PLACES``)."""
+    # row_number() is a bigint on PostgreSQL, whose substr takes an integer
+    place = sa.cast(sa.func.row_number().over(order_by=endpoints.c.id.desc()), sa.Integer) - 1
+    delivery_id = sa.bindparam("delivery_id_stem", type_=sa.String).concat(
+        sa.func.substr(sa.literal_column(f"'{_PLACES}'", sa.String), place * 2 + 1, 2))  # digits: safe inline
+    now = sa.bindparam("now", type_=UTCDateTime)
+    rows = (sa.select(delivery_id, endpoints.c.id, event_id, sa.bindparam("subject_id", type_=sa.String),
+                      sa.literal("pending", sa.String), sa.literal(0), now, now)
+            .select_from(source)
+            .where(endpoints.c.platform_id == sa.bindparam("platform_id", type_=sa.String),
+                   endpoints.c.deleted_at.is_(None), endpoints.c.status == "enabled",
+                   sa.cast(endpoints.c.events, sa.Text).like(sa.bindparam("subscribed", type_=sa.String), escape="/"))
+            .order_by(endpoints.c.id.desc()))
+    return deliveries.insert().from_select(
+        ["id", "endpoint_id", "event_id", "subject_id", "status", "attempts", "next_attempt_at", "created_at"], rows)
+
+
+# Built once, bound per call: a statement built per call costs more Python than its round trip.
+_RECORD = events.insert().values(
+    id=sa.bindparam("event_id", type_=sa.String), platform_id=sa.bindparam("platform_id", type_=sa.String),
+    type=sa.bindparam("event_type", type_=sa.String), subject_id=sa.bindparam("subject_id", type_=sa.String),
+    payload=sa.bindparam("payload", type_=sa.Text), created_at=sa.bindparam("now", type_=UTCDateTime))
+_QUEUE = _queue_to_subscribers(endpoints, sa.bindparam("event_id", type_=sa.String))
+_recorded = _RECORD.returning(events.c.id).cte("recorded_event")
+_RECORD_AND_QUEUE = _queue_to_subscribers(endpoints.join(_recorded, sa.true()), _recorded.c.id).add_cte(_recorded)
 
 
 def _queue(connection: Connection, endpoint_id: str, event_id: str, subject_id: str, now: datetime) -> str:

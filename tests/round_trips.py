@@ -1,0 +1,70 @@
+"""Counting the round trips to PostgreSQL that some code makes, as the wire sees them.
+
+libpq traces the protocol of every connection checked out meanwhile (``PQtrace``, Linux); a
+round trip ends with the server's ``ReadyForQuery``. That counts what statement listeners
+cannot see: psycopg's own BEGIN, COMMIT and ROLLBACK, and none of those in autocommit.
+
+    with RoundTrips(engine) as trips:
+        client.post(...)
+    assert trips.count() == 3, trips.labels()
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from psycopg import pq
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+class RoundTrips:
+    def __init__(self, engine: Engine) -> None:
+        assert engine.dialect.name == "postgresql", "libpq traces PostgreSQL connections only"
+        self.engine = engine
+        self._file = tempfile.NamedTemporaryFile("w+", prefix="libpq_trace_", suffix=".txt")
+        self._traced: dict[int, object] = {}
+
+    def __enter__(self) -> "RoundTrips":
+        event.listen(self.engine, "checkout", self._trace)
+        event.listen(self.engine, "checkin", self._untrace)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "checkout", self._trace)
+        event.remove(self.engine, "checkin", self._untrace)
+        for dbapi_connection in list(self._traced.values()):  # still checked out: stop writing here
+            self._untrace(dbapi_connection, None)
+
+    def _trace(self, dbapi_connection, _record, _proxy) -> None:
+        dbapi_connection.pgconn.trace(self._file.fileno())
+        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        self._traced[id(dbapi_connection)] = dbapi_connection
+
+    def _untrace(self, dbapi_connection, _record) -> None:
+        if dbapi_connection is not None and self._traced.pop(id(dbapi_connection), None) is not None:
+            dbapi_connection.pgconn.untrace()  # flushes what it wrote
+
+    def labels(self) -> list[str]:
+        """One label per round trip: a simple query's text (``BEGIN``, ``COMMIT``), else the
+        first words of the statement's SQL, or ``prepared`` for a statement psycopg prepared."""
+        labels, last = [], None
+        with open(self._file.name, errors="replace") as trace:
+            for line in trace:  # an SQL text's own newlines make lines of their own: skipped
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) < 3:
+                    continue
+                direction, message, text = parts[0], parts[2], "\t".join(parts[3:]).strip()
+                if direction == "F" and message == "Query":
+                    last = text.strip('"')
+                elif direction == "F" and message == "Parse":  # "name" "SQL" ...
+                    last = " ".join(text.split('"', 3)[-1].split()[:3])
+                elif direction == "F" and message == "Bind" and last is None:
+                    last = "prepared"
+                elif direction == "B" and message == "ReadyForQuery":
+                    labels.append(last or "?")
+                    last = None
+        return labels
+
+    def count(self) -> int:
+        return len(self.labels())

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
-from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.deps import get_engine, get_settings
 from amanah.api.errors import error_response
 from amanah.api.user_auth import UserAuth, client_address, current_auth, current_user, session_cookie_name
 from amanah.core import limits
+from amanah.core.clock import clock
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.users import schemas
@@ -38,7 +39,7 @@ def _rate_limited(error: TooManyAttempts) -> JSONResponse:
 @router.post("/v1/users", status_code=201, response_model=schemas.UserOut, summary="Register")
 def register(body: schemas.RegisterRequest, engine: Engine = Depends(get_engine),
              settings: Settings = Depends(get_settings)) -> schemas.UserOut:
-    now = get_now()
+    now = clock.now()
     user = run_in_transaction(engine, lambda conn: users.register_user(
         conn, settings, email=body.email, password=body.password, name=body.name, locale=body.locale, now=now))
     return _user_out(user)
@@ -47,7 +48,7 @@ def register(body: schemas.RegisterRequest, engine: Engine = Depends(get_engine)
 def _log_in(engine: Engine, settings: Settings, body: schemas.LoginRequest, address: str, issue):
     """Checks the attempt and, in the same transaction, issues the credential; failures are
     committed (they count) before they are raised."""
-    now = get_now()
+    now = clock.now()
 
     def work(conn):
         outcome = users.log_in(conn, settings, email=body.email, password=body.password, client_address=address,
@@ -95,7 +96,7 @@ def start_session(body: schemas.LoginRequest, request: Request, response: Respon
 @router.post("/v1/auth/logout", status_code=204, summary="Revoke the token or end the session")
 def log_out(response: Response, auth: UserAuth = Depends(current_auth), engine: Engine = Depends(get_engine),
             settings: Settings = Depends(get_settings)) -> Response:
-    now = get_now()
+    now = clock.now()
     if auth.access_token:
         run_in_transaction(engine, lambda conn: users.revoke_access_token(conn, auth.access_token, now=now))
     else:
@@ -112,7 +113,7 @@ def me(user: users.User = Depends(current_user)) -> schemas.UserOut:
 
 @router.get("/v1/captcha", response_model=schemas.CaptchaOut, summary="A new image captcha")
 def captcha(engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)) -> schemas.CaptchaOut:
-    now = get_now()
+    now = clock.now()
     made = run_in_transaction(engine, lambda conn: users.create_captcha(conn, settings, now=now))
     return schemas.CaptchaOut(captcha_id=made.captcha_id, expires_at=made.expires_at,
                               image_png_base64=base64.b64encode(made.image_png).decode("ascii"))
@@ -121,7 +122,7 @@ def captcha(engine: Engine = Depends(get_engine), settings: Settings = Depends(g
 @router.post("/v1/password-resets", status_code=202, response_model=schemas.Accepted,
              summary="E-mail a password reset link (same answer whether or not the e-mail has an account)")
 def request_reset(body: schemas.PasswordResetRequest, engine: Engine = Depends(get_engine)) -> schemas.Accepted:
-    now = get_now()
+    now = clock.now()
 
     def work(conn) -> bool:
         if not users.consume_captcha(conn, body.captcha_id, body.captcha_answer, now=now):
@@ -138,7 +139,7 @@ def request_reset(body: schemas.PasswordResetRequest, engine: Engine = Depends(g
              summary="Set a new password with the e-mailed link; signs out every session and token")
 def confirm_reset(body: schemas.PasswordResetConfirm, engine: Engine = Depends(get_engine),
                   settings: Settings = Depends(get_settings)) -> schemas.UserOut:
-    now = get_now()
+    now = clock.now()
     outcome = run_in_transaction(engine, lambda conn: users.confirm_password_reset(
         conn, settings, token=body.token, new_password=body.new_password, totp_code=body.totp_code,
         recovery_code=body.recovery_code, now=now))
@@ -148,14 +149,14 @@ def confirm_reset(body: schemas.PasswordResetConfirm, engine: Engine = Depends(g
 @router.post("/v1/email-verifications/confirm", response_model=schemas.UserOut,
              summary="Confirm the e-mail address with the e-mailed link")
 def confirm_email(body: schemas.TokenBody, engine: Engine = Depends(get_engine)) -> schemas.UserOut:
-    now = get_now()
+    now = clock.now()
     return _user_out(run_in_transaction(engine, lambda conn: users.confirm_email(conn, body.token, now=now)))
 
 
 @router.post("/v1/me/email-verifications", status_code=202, response_model=schemas.Accepted,
              summary="Send the e-mail verification link again")
 def resend_verification(user: users.User = Depends(current_user), engine: Engine = Depends(get_engine)):
-    now = get_now()
+    now = clock.now()
     run_in_transaction(engine, lambda conn: users.send_email_verification(conn, user.id, now=now))
     return schemas.Accepted(message="Unless your address is already confirmed, a new link is on its way.")
 
@@ -164,7 +165,7 @@ def resend_verification(user: users.User = Depends(current_user), engine: Engine
              summary="Start turning on two-factor sign-in: a secret and its QR code")
 def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(current_user),
                      engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
-    now = get_now()
+    now = clock.now()
     setup = run_in_transaction(engine, lambda conn: users.begin_two_factor(
         conn, settings, user.id, password=body.password, now=now)).unwrap()
     return schemas.TwoFactorSetupOut(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg,
@@ -175,7 +176,7 @@ def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(curr
              summary="Turn two-factor sign-in on with a code from the app; returns recovery codes")
 def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(current_user),
                        engine: Engine = Depends(get_engine)) -> schemas.RecoveryCodesOut:
-    now = get_now()
+    now = clock.now()
     codes = run_in_transaction(engine, lambda conn: users.confirm_two_factor(conn, user.id, code=body.code, now=now))
     return schemas.RecoveryCodesOut(recovery_codes=codes)
 
@@ -184,7 +185,7 @@ def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(curren
              summary="Turn two-factor sign-in off (password and a code or recovery code)")
 def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depends(current_user),
                        engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
-    now = get_now()
+    now = clock.now()
     outcome = run_in_transaction(engine, lambda conn: users.disable_two_factor(
         conn, settings, user.id, password=body.password, totp_code=body.totp_code,
         recovery_code=body.recovery_code, now=now))
@@ -195,7 +196,7 @@ def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depend
              summary="Change my password (the current one is required); signs out every other session and token")
 def change_password(body: schemas.PasswordChange, auth: UserAuth = Depends(current_auth),
                     engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
-    now = get_now()
+    now = clock.now()
     try:
         outcome = run_in_transaction(engine, lambda conn: users.change_password(
             conn, settings, auth.user.id, current_password=body.current_password, new_password=body.new_password,

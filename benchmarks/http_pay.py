@@ -8,10 +8,10 @@ A real server (``uvicorn``, the app as ``amanah serve`` runs it, plus ``POST /be
 package, a separate process): first the floor, then ``POST /v1/trades/{id}/pay`` with
 ``{"source": "balance"}``, each request paying another trade (seeded beforehand) as its buyer
 with a bearer token — once without and once with an ``Idempotency-Key`` (which costs two
-transactions of its own: the key is recorded before the work and the answer after). Per row:
-requests/s, p50/p99 latency, non-2xx answers, and the server's peak RSS (VmHWM of every
-process, summed). After the run: every 2xx pay answer is one held trade, and the books balance
-(``ledger.verify``). Prints a table; asserts nothing about time.
+statements of its own, in autocommit: the key is claimed before the work and the answer stored
+after). Per row: requests/s, p50/p99 latency, non-2xx answers, and the server's peak RSS
+(VmHWM of every process, summed). After the run: every 2xx pay answer is one held trade, and
+the books balance (``ledger.verify``). Prints a table; asserts nothing about time.
 """
 
 from __future__ import annotations

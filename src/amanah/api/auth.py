@@ -1,7 +1,8 @@
 """Who is calling: bearer-key dependencies. Operators use ``ak_…`` keys.
 
 Every credential arrives as ``Authorization: Bearer <secret>``; the prefix says which kind it
-is, so a platform key offered where an operator key is needed is refused, not confused."""
+is, so a platform key offered where an operator key is needed is refused, not confused. Each
+look-up is one statement in autocommit (``run_autocommit``): one round trip per request."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine
+from amanah.core.db import run_autocommit
 from amanah.core.errors import AuthenticationFailed
 from amanah.operators import service as operators
 from amanah.platforms import service as platforms
@@ -36,8 +38,7 @@ def require_operator(
     engine: Engine = Depends(get_engine),
 ) -> operators.Operator:
     secret = bearer_secret(credentials, operators.KEY_PREFIX, "an operator key")
-    with engine.connect() as connection:
-        return operators.authenticate(connection, secret)
+    return run_autocommit(engine, lambda connection: operators.authenticate(connection, secret))
 
 
 platform_bearer = HTTPBearer(
@@ -51,5 +52,4 @@ def require_platform(
     engine: Engine = Depends(get_engine),
 ) -> platforms.Platform:
     secret = bearer_secret(credentials, platforms.KEY_PREFIX, "a platform's secret key")
-    with engine.connect() as connection:
-        return platforms.authenticate(connection, secret)
+    return run_autocommit(engine, lambda connection: platforms.authenticate(connection, secret))

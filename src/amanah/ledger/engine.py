@@ -128,7 +128,7 @@ def _apply_chain(state: BatchState, chain: list[TransferRequest]) -> list[Transf
 
 
 def _apply_one(state: BatchState, request: TransferRequest) -> TransferOutcome:
-    error = _check_fields(request)
+    error = check_fields(request)
     if error:
         return TransferOutcome(error, None)
     previous = state.existing.get(request.id) or state.created.get(request.id)
@@ -140,7 +140,8 @@ def _apply_one(state: BatchState, request: TransferRequest) -> TransferOutcome:
     return _create_new(state, request)
 
 
-def _check_fields(request: TransferRequest) -> R | None:
+def check_fields(request: TransferRequest) -> R | None:
+    """The first refusal a request earns by its own fields alone, or None."""
     if not _ID_PATTERN.fullmatch(request.id):
         return R.ID_INVALID
     if not _CODE_PATTERN.fullmatch(request.code):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -17,7 +17,7 @@ from amanah.core.db import RetryTransaction
 from amanah.core.errors import InvalidRequest, NotFound
 from amanah.core.ids import new_id
 from amanah.ledger import sql
-from amanah.ledger.engine import Balances, BatchState, apply_batch
+from amanah.ledger.engine import Balances, BatchState, apply_batch, check_fields
 from amanah.ledger.errors import transfer_refused
 from amanah.ledger.models import accounts
 from amanah.ledger.types import (
@@ -72,9 +72,14 @@ def create_transfers(connection: Connection, requests: Sequence[TransferRequest]
 
     Round trips on PostgreSQL: one to lock its accounts in id order and read the transfers it
     names and how its holds were resolved; one to insert the new transfers and add each
-    account's net change."""
+    account's net change. A batch of one plainly valid direct or pending transfer (the usual
+    single payment) is one round trip: ``_transfer_one``."""
     if not 0 < len(requests) <= limits.BATCH_TRANSFERS_MAX:
         raise InvalidRequest(f"A batch holds 1 to {limits.BATCH_TRANSFERS_MAX} transfers.")
+    if len(requests) == 1 and connection.dialect.name == "postgresql":
+        applied = _transfer_one(connection, requests[0], now)
+        if applied is not None:
+            return [applied]
     pending_ids = {r.pending_id for r in requests if r.kind in RESOLVING_KINDS and r.pending_id}
     account_ids = {i for r in requests for i in (r.debit_account_id, r.credit_account_id) if i}
     reads = sql.read_batch(connection, {r.id for r in requests}, pending_ids, account_ids)
@@ -93,6 +98,29 @@ def create_transfers(connection: Connection, requests: Sequence[TransferRequest]
     return outcomes
 
 
+def _transfer_one(connection: Connection, request: TransferRequest, now: datetime) -> TransferOutcome | None:
+    """PostgreSQL's fast path for a batch of one: the transfer applied by one call of
+    ``ledger_transfer_one`` (migration 0014) when it is plainly valid; None when that function
+    wrote nothing (a missing account, two currencies, a limit, an id already used, ...) and the
+    engine must judge it, in the same transaction. The fields are checked here first, by the
+    engine's own rules."""
+    if (request.kind not in (TransferKind.DIRECT, TransferKind.PENDING) or request.linked
+            or not request.debit_account_id or not request.credit_account_id or check_fields(request) is not None):
+        return None
+    expires_at = now + timedelta(seconds=request.timeout_s) if request.timeout_s is not None else None
+    try:
+        currency = sql.transfer_one(connection, request, now=now, expires_at=expires_at)
+    except IntegrityError as error:
+        _raise_retry_if_unique_violation(error)
+        raise
+    if currency is None:
+        return None
+    metrics.count_transfers(connection, [request.kind.value])
+    return TransferOutcome(R.OK, Transfer(
+        request.id, request.kind, request.debit_account_id, request.credit_account_id, currency, request.amount,
+        None, request.timeout_s, expires_at, request.code, request.reference, now))
+
+
 def _write(connection: Connection, state: BatchState, before: dict[int, Account]) -> None:
     deltas = []
     for account_id, balances in state.balances.items():
@@ -109,16 +137,16 @@ def _write(connection: Connection, state: BatchState, before: dict[int, Account]
     try:
         sql.write_batch(connection, state.created.values(), deltas)
     except IntegrityError as error:
-        if not _is_unique_violation(error):
-            raise  # a CHECK on the balances: the engine let through what the database refuses
-        # Only a concurrent batch inserting the same id (or resolving the same hold) gets
-        # here: run the whole transaction again and it will see that batch's work.
-        raise RetryTransaction("a concurrent batch wrote the same transfer id") from error
+        _raise_retry_if_unique_violation(error)
+        raise  # a CHECK on the balances: the engine let through what the database refuses
 
 
-def _is_unique_violation(error: IntegrityError) -> bool:
+def _raise_retry_if_unique_violation(error: IntegrityError) -> None:
+    """Only a concurrent batch inserting the same id (or resolving the same hold) breaks a
+    unique constraint: the whole transaction runs again, and will see that batch's work."""
     code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "sqlite_errorname", None)
-    return code in ("23505", "SQLITE_CONSTRAINT_UNIQUE")  # psycopg, sqlite3
+    if code in ("23505", "SQLITE_CONSTRAINT_UNIQUE"):  # psycopg, sqlite3
+        raise RetryTransaction("a concurrent batch wrote the same transfer id") from error
 
 
 def create_transfer(connection: Connection, request: TransferRequest, *, now: datetime) -> Transfer:

@@ -50,7 +50,7 @@ def settle(engine) -> None:
     a bulk load of gigabytes sets off runs during the measurement, and what is measured is the
     fill's write-back."""
     statement = "CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"
-    run_autocommit(engine, lambda connection: connection.exec_driver_sql(statement).all())
+    run_autocommit(engine, lambda connection: connection.exec_driver_sql(statement))
 
 
 def run(label: str, url: str, fill, size: int, options) -> dict:

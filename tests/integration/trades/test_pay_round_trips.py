@@ -14,9 +14,9 @@ from tests.round_trips import RoundTrips
 
 pytestmark = pytest.mark.postgres_only
 
-PAY_TRANSACTION_ROUND_TRIPS_MAX = 8
-"""BEGIN, the trade, the accounts, the hold (locks, then transfer and balances), the trade's
-new state, the webhook event and its deliveries, COMMIT: as measured when this was written."""
+PAY_TRANSACTION_ROUND_TRIPS_MAX = 7
+"""BEGIN, the trade, the accounts, the hold (one call of ledger_transfer_one), the trade's new
+state, the webhook event and its deliveries, COMMIT: as measured when this was written."""
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from amanah.api.user_auth import current_user
 from amanah.core import ids, limits
 from amanah.core.clock import utc
 from amanah.core.config import Settings
+from amanah.core.db import run_autocommit
 from amanah.money import UnsupportedCurrency, currency
 from amanah.wallet import service as wallet
 from amanah.wallet.errors import InvalidHistoryFilter
@@ -202,8 +203,10 @@ def history(user=Depends(current_user), engine: Engine = Depends(get_engine), se
             found: wallet.HistoryFilter = Depends(history_filter),
             limit: int = Query(limits.PAGE_LIMIT_DEFAULT, ge=1, le=limits.PAGE_LIMIT_MAX),
             starting_after: str | None = Query(None, max_length=64)) -> dict:
-    with engine.connect() as connection:
-        lines, has_more = wallet.page(connection, user.id, found, limit=limit, starting_after=starting_after)
+    # Reads only, in autocommit: no BEGIN and ROLLBACK around them (PostgreSQL's READ COMMITTED
+    # gives each statement its own snapshot either way).
+    lines, has_more = run_autocommit(engine, lambda connection: wallet.page(
+        connection, user.id, found, limit=limit, starting_after=starting_after))
     return {"data": [line.to_dict(settings.base_url) for line in lines], "has_more": has_more}
 
 

@@ -44,7 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from amanah.api.errors import error_response
 from amanah.core import limits
 from amanah.core.clock import clock
-from amanah.core.db import RetryTransaction, UTCDateTime, is_sqlite, metadata, run_autocommit
+from amanah.core.db import RetryTransaction, UTCDateTime, metadata, run_autocommit
 from amanah.core.errors import CommitOutcomeUnknown
 
 HEADER = "Idempotency-Key"

@@ -11,7 +11,10 @@
 - **Linked** transfers are applied all or nothing.
 - A **batch** of transfers is one database transaction: accounts locked in id order, each
   transfer judged on its own in memory (``engine``), then one insert of the new transfers and
-  one update per account. Group commit builds on this.
+  one update per account (one statement on PostgreSQL). Group commit builds on this. On
+  PostgreSQL a batch of one plainly valid direct or pending transfer takes a fast path: one
+  call of ``ledger_transfer_one`` (migration 0014) applies it, or writes nothing and leaves it
+  to the engine, which decides every refusal.
 
 Group commit and hot accounts (issue 10; figures in ``benchmarks/README.md``):
 

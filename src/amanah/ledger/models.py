@@ -90,8 +90,11 @@ transfers = sa.Table(
         "AND expires_at IS NOT NULL)",
         name="timeout_only_on_pending",
     ),
-    sa.Index(None, "debit_account_id", "seq"),
-    sa.Index(None, "credit_account_id", "seq"),
-    sa.Index(None, "expires_at"),
+    # Each (account, side) as a time-ordered range: history pages, reconciliation (0010).
+    sa.Index(None, "debit_account_id", "created_at", "seq"),
+    sa.Index(None, "credit_account_id", "created_at", "seq"),
+    # The expiry job's: holds only (0015).
+    sa.Index(None, "expires_at", postgresql_where=sa.text("expires_at IS NOT NULL"),
+             sqlite_where=sa.text("expires_at IS NOT NULL")),
     sa.Index(None, "reference"),
 )

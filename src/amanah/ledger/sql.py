@@ -269,9 +269,11 @@ def write_batch(connection: Connection, new: Iterable[Transfer], deltas: list[di
         connection.execute(_add_to_balances, deltas)
 
 
-def select_due_pendings(connection: Connection, now, limit: int) -> list[Transfer]:
+def due_pendings_query(now: datetime, limit: int) -> sa.Select:
+    """Holds whose timeout has passed and that nothing resolved, oldest first (through the
+    partial index on ``expires_at``, migration 0015)."""
     resolver = transfers.alias("resolver")
-    query = (
+    return (
         sa.select(*_TRANSFER_COLUMNS)
         .where(
             transfers.c.kind == TransferKind.PENDING.value,
@@ -281,4 +283,7 @@ def select_due_pendings(connection: Connection, now, limit: int) -> list[Transfe
         .order_by(transfers.c.expires_at, transfers.c.seq)
         .limit(limit)
     )
-    return [transfer_from_row(row) for row in connection.execute(query)]
+
+
+def select_due_pendings(connection: Connection, now: datetime, limit: int) -> list[Transfer]:
+    return [transfer_from_row(row) for row in connection.execute(due_pendings_query(now, limit))]

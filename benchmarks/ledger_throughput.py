@@ -7,20 +7,30 @@ Each row: committed transfers per second over a fixed time, for a number of clie
 between random wallets among --accounts (plus every tenth a hold and its post), so contention is
 real. pgbench runs its built-in TPC-B-like script (3 updates, 1 select, 1 insert: about the work
 of one transfer) for the same time with the same client counts. Prints a table; asserts nothing.
+
+Two more references on PostgreSQL, one transfer per transaction, to show where the time goes:
+``pgbench + fn`` runs the ledger's own one-transfer function (``ledger_transfer_one``,
+migration 0014: what a single transfer costs the server) from pgbench's C client, and
+``psycopg, no engine`` calls that function from Python with the bare driver (BEGIN, the call,
+COMMIT) in separate processes: the floor of any Python client on this machine, which the
+ledger's own rows can only approach.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import re
 import secrets
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+import psycopg
 from sqlalchemy.engine import make_url
 
 from amanah import ledger
@@ -95,6 +105,64 @@ def pgbench(server_url: str, clients: int, seconds: int) -> float:
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
 
 
+def _libpq(url: str) -> tuple[str, list[str]]:
+    """The database name and pgbench's connection flags for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    return parsed.database, ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432),
+                             "-U", parsed.username or "postgres"]
+
+
+def pgbench_function(url: str, wallets: list[int], clients: int, seconds: int) -> float:
+    """pgbench's C client calling ``ledger_transfer_one`` between two random wallets (they
+    must be consecutive ids, as ``setup_books`` opens them): the server's cost of a transfer."""
+    assert wallets == list(range(wallets[0], wallets[0] + len(wallets))), "wallet ids must be consecutive"
+    low, count = wallets[0], len(wallets)
+    script = (f"\\set d random({low}, {low + count - 1})\n"
+              f"\\set c {low} + (:d - {low} + random(1, {count - 1})) % {count}\n"
+              "BEGIN;\n"
+              "SELECT ledger_transfer_one('f_' || md5(random()::text), 'direct', :d, :c, 1, NULL, NULL, 'pay',"
+              " NULL, now());\n"
+              "END;\n")
+    database, args = _libpq(url)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as file:
+        file.write(script)
+        file.flush()
+        result = subprocess.run(["pgbench", *args, "-n", "-f", file.name, "-c", str(clients), "-j", str(min(clients, 2)),
+                                 "-T", str(seconds), database], check=True, capture_output=True, text=True)
+    return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
+
+
+def _bare_client(conninfo: str, wallets: list[int], seed: int, seconds: float, counts) -> None:
+    rng = random.Random(seed)
+    call = "SELECT ledger_transfer_one(%s, 'direct', %s, %s, 1, NULL, NULL, 'pay', NULL, %s)"
+    done = 0
+    with psycopg.connect(conninfo) as connection:
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            debit, credit = rng.sample(wallets, 2)
+            with connection.transaction():
+                connection.execute(call, (f"r_{secrets.token_hex(8)}", debit, credit, datetime.now(timezone.utc)),
+                                   prepare=True).fetchone()
+            done += 1
+    counts[seed] = done
+
+
+def bare_psycopg(url: str, wallets: list[int], clients: int, seconds: float) -> float:
+    """Transfers/s from ``clients`` processes calling ``ledger_transfer_one`` with the bare
+    driver, one per transaction: the Python client's floor (no engine, no SQLAlchemy)."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    context = multiprocessing.get_context("fork")
+    counts = context.Manager().dict()
+    processes = [context.Process(target=_bare_client, args=(conninfo, wallets, seed, seconds, counts))
+                 for seed in range(clients)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    assert len(counts) == clients and all(process.exitcode == 0 for process in processes)
+    return sum(counts.values()) / seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5)
@@ -104,6 +172,7 @@ def main() -> None:
     options = parser.parse_args()
 
     rows: list[tuple[str, int, int, float]] = []
+    references: list[tuple[str, int, float]] = []
     pg_url = make_database(options.postgres, "amanah_bench_ledger")
     targets = [("PostgreSQL", pg_url)]
     if not options.skip_sqlite:
@@ -114,17 +183,25 @@ def main() -> None:
         wallets = setup_books(engine, options.accounts)
         for clients, batch_size in ((1, 1), (8, 1), (1, 100), (8, 100), (1, 1000)):
             rows.append((label, clients, batch_size, measure(engine, wallets, clients, batch_size, options.seconds)))
+        if label == "PostgreSQL":
+            for clients in (1, 8):
+                references.append(("pgbench + fn", clients, pgbench_function(url, wallets, clients, int(options.seconds))))
+                references.append(("psycopg, no engine", clients, bare_psycopg(url, wallets, clients, options.seconds)))
         with engine.connect() as connection:
             assert ledger.verify(connection).ok, "the books must balance after the benchmark"
         engine.dispose()
     pgbench_tps = {clients: pgbench(options.postgres, clients, int(options.seconds)) for clients in (1, 8)}
 
     print(f"\nLedger throughput, {options.seconds:g} s per row, {options.accounts} wallets, fsync as configured")
-    print(f"{'engine':<11}{'clients':>8}{'batch':>7}{'transfers/s':>14}{'vs pgbench TPS (same clients)':>32}")
+    print(f"{'engine':<19}{'clients':>8}{'batch':>7}{'transfers/s':>14}{'vs pgbench TPS (same clients)':>32}")
     for clients in (1, 8):
-        print(f"{'pgbench':<11}{clients:>8}{'1':>7}{pgbench_tps[clients]:>14,.0f}{'1.00':>32}")
+        print(f"{'pgbench':<19}{clients:>8}{'1':>7}{pgbench_tps[clients]:>14,.0f}{'1.00':>32}")
+    for label, clients, rate in references:
+        print(f"{label:<19}{clients:>8}{'1':>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
     for label, clients, batch_size, rate in rows:
-        print(f"{label:<11}{clients:>8}{batch_size:>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
+        print(f"{label:<19}{clients:>8}{batch_size:>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
+    print("\npgbench + fn: pgbench (C) calling the ledger's one-transfer function; psycopg, no engine: the same\n"
+          "function from Python processes with the bare driver (the floor of a Python client here).")
     print("\nEvery run ends with ledger.verify() passing (the books balance).")
 
 

@@ -125,15 +125,11 @@ def _write(connection: Connection, state: BatchState, before: dict[int, Account]
     deltas = []
     for account_id, balances in state.balances.items():
         old = before[account_id]
-        delta = {
-            "account_id": account_id,
-            "d_debits_posted": balances.debits_posted - old.debits_posted,
-            "d_credits_posted": balances.credits_posted - old.credits_posted,
-            "d_debits_pending": balances.debits_pending - old.debits_pending,
-            "d_credits_pending": balances.credits_pending - old.credits_pending,
-        }
-        if any(delta[k] for k in delta if k != "account_id"):
-            deltas.append(delta)
+        change = (balances.debits_posted - old.debits_posted, balances.credits_posted - old.credits_posted,
+                  balances.debits_pending - old.debits_pending, balances.credits_pending - old.credits_pending)
+        if any(change):
+            deltas.append({"account_id": account_id, "d_debits_posted": change[0], "d_credits_posted": change[1],
+                           "d_debits_pending": change[2], "d_credits_pending": change[3]})
     try:
         sql.write_batch(connection, state.created.values(), deltas)
     except IntegrityError as error:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -138,6 +137,7 @@ _A = ("id", "currency", "kind", "owner_ref", "debits_must_not_exceed_credits", "
       "debits_posted", "credits_posted", "debits_pending", "credits_pending")
 _T = ("id", "kind", "debit_account_id", "credit_account_id", "currency", "amount", "pending_id", "timeout_s",
       "expires_at", "code", "reference", "created_at", "seq")
+_T_START = len(_A)  # a read row after its part: the account's columns, then the transfer's
 _A_NULLS = ", ".join(f"NULL AS a_{c}" for c in _A)
 _T_NULLS = ", ".join(f"NULL AS t_{c}" for c in _T)
 _A_COLUMNS = ", ".join(f"locked.{c}" for c in _A)
@@ -201,19 +201,21 @@ def read_batch(connection: Connection, transfer_ids: Collection[str], pending_id
     else:
         rows = connection.execute(_read_batch_postgres_no_holds, parameters)
     found, locked, resolutions = {}, {}, {}
-    for row in rows:
-        values = tuple(row)
-        if row.part == "account":
-            locked[values[1]] = account_from_row(SimpleNamespace(**dict(zip(_A, values[1:1 + len(_A)]))))
+    for part, *values in rows:  # by position, in _A's then _T's order
+        if part == "account":
+            (id_, currency, kind, owner_ref, debits_limited, credits_limited,
+             debits_posted, credits_posted, debits_pending, credits_pending) = values[:_T_START]
+            locked[id_] = Account(id_, currency, AccountKind(kind), owner_ref, bool(debits_limited),
+                                  bool(credits_limited), debits_posted, credits_posted, debits_pending, credits_pending)
             continue
-        columns = dict(zip(_T, values[1 + len(_A):]))
-        columns["created_at"] = utc(columns["created_at"])  # as UTCDateTime would give it
-        columns["expires_at"] = columns["expires_at"] and utc(columns["expires_at"])
-        transfer = transfer_from_row(SimpleNamespace(**columns))
-        if row.part == "transfer":
-            found[transfer.id] = transfer
+        (id_, kind, debit, credit, currency, amount, pending_id, timeout_s, expires_at, code, reference,
+         created_at, seq) = values[_T_START:]
+        transfer = Transfer(id_, TransferKind(kind), debit, credit, currency, amount, pending_id, timeout_s,
+                            expires_at and utc(expires_at), code, reference, utc(created_at), seq)  # as UTCDateTime
+        if part == "transfer":
+            found[id_] = transfer
         else:
-            resolutions[transfer.pending_id] = transfer.kind
+            resolutions[pending_id] = transfer.kind
     return BatchReads(found, locked, resolutions)
 
 

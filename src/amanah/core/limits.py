@@ -265,9 +265,6 @@ GROUP_COMMIT_WAIT_S = 0.002
 """How long a batch's leader waits for more units before it runs what it has. It only waits
 while requests are arriving concurrently (the previous batch held more than one), so a lone
 client is never delayed."""
-GROUP_COMMIT_FLUSHERS_MAX = 2
-"""Batches in flight at once per engine on PostgreSQL (one runs while another commits); SQLite
-has one writer, so it always uses 1."""
 GROUP_COMMIT_TRANSFERS_MAX = BATCH_TRANSFERS_MAX
 """Transfers the ledger's batcher puts in one transaction (the sum over its callers)."""
 

@@ -64,7 +64,7 @@ class TransferBatcher:
     """One per engine (and process): callers from any thread ``submit`` their transfers."""
 
     def __init__(self, engine: Engine, *, units_max: int = limits.GROUP_COMMIT_UNITS_MAX,
-                 wait_s: float = limits.GROUP_COMMIT_WAIT_S, flushers_max: int | None = None,
+                 wait_s: float = limits.GROUP_COMMIT_WAIT_S, flushers_max: int = 1,
                  wait_when_alone: bool = False) -> None:
         self.committer = GroupCommitter(
             engine, _run, units_max=units_max, wait_s=wait_s, flushers_max=flushers_max,

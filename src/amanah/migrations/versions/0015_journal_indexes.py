@@ -13,6 +13,10 @@ transfer, though only holds have an expiry: it now covers those rows alone (a qu
 A direct transfer now writes six index entries instead of nine: on PostgreSQL about a quarter
 less WAL per transfer (1,380 → 1,000 bytes, measured with pgbench calling
 ``ledger_transfer_one``), and three fewer indexes to keep in memory as the journal grows.
+
+Building the new index reads the whole journal once, and new transfers wait for it (the
+migration runs in one transaction under the migration lock): on a large journal, run it in a
+quiet moment.
 """
 
 import sqlalchemy as sa

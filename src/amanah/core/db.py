@@ -413,8 +413,9 @@ class GroupCommitter:
 
     One batch in flight by default: two batches of a busy system lock the same rows (the fee
     account, popular wallets), so the second mostly waits for the first, and each holds half
-    as many units (the ledger's batcher at 64 clients, four runs each: 1,980-2,530 transfers/s in batches of
-    30-31 with two, 2,820-3,400/s in batches of 54-58 with one; measured as benchmarks/group_commit.py does)."""
+    as many units. The ledger's batcher at 64 clients, four runs each (as
+    ``benchmarks/group_commit.py`` measures it): 1,980-2,530 transfers/s in batches of 30-31
+    with two in flight, 2,820-3,400/s in batches of 54-58 with one."""
 
     def __init__(self, engine: Engine, runner: BatchRunner = run_units_in_savepoints, *,
                  units_max: int = limits.GROUP_COMMIT_UNITS_MAX, wait_s: float = limits.GROUP_COMMIT_WAIT_S,

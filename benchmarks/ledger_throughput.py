@@ -10,7 +10,7 @@ of one transfer) for the same time with the same client counts. Prints a table; 
 
 Two more references on PostgreSQL, one transfer per transaction, to show where the time goes:
 ``pgbench + fn`` runs the ledger's own one-transfer function (``ledger_transfer_one``,
-migration 0014: what a single transfer costs the server) from pgbench's C client, and
+migrations 0014, 0016: what a single transfer costs the server) from pgbench's C client, and
 ``psycopg, no engine`` calls that function from Python with the bare driver (BEGIN, the call,
 COMMIT) in separate processes: the floor of any Python client on this machine, which the
 ledger's own rows can only approach.

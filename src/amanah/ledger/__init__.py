@@ -13,7 +13,7 @@
   transfer judged on its own in memory (``engine``), then one insert of the new transfers and
   one update per account (one statement on PostgreSQL). Group commit builds on this. On
   PostgreSQL a batch of one plainly valid direct or pending transfer takes a fast path: one
-  call of ``ledger_transfer_one`` (migration 0014) applies it, or writes nothing and leaves it
+  call of ``ledger_transfer_one`` (migrations 0014, 0016) applies it, or writes nothing and leaves it
   to the engine, which decides every refusal.
 
 Group commit and hot accounts (issue 10; figures in ``benchmarks/README.md``):

@@ -100,7 +100,7 @@ def create_transfers(connection: Connection, requests: Sequence[TransferRequest]
 
 def _transfer_one(connection: Connection, request: TransferRequest, now: datetime) -> TransferOutcome | None:
     """PostgreSQL's fast path for a batch of one: the transfer applied by one call of
-    ``ledger_transfer_one`` (migration 0014) when it is plainly valid; None when that function
+    ``ledger_transfer_one`` (migrations 0014, 0016) when it is plainly valid; None when that function
     wrote nothing (a missing account, two currencies, a limit, an id already used, ...) and the
     engine must judge it, in the same transaction. The fields are checked here first, by the
     engine's own rules."""

@@ -228,7 +228,7 @@ _transfer_one = sa.text(
 def transfer_one(connection: Connection, request: TransferRequest, *, now: datetime,
                  expires_at: datetime | None) -> str | None:
     """PostgreSQL: applies one direct or pending transfer in one round trip if it is plainly
-    valid (migration 0014's ``ledger_transfer_one``); the currency moved, or None when it wrote
+    valid (``ledger_transfer_one``, migrations 0014 and 0016); the currency moved, or None when it wrote
     nothing and the engine must judge the transfer."""
     return connection.execute(_transfer_one, {
         "id": request.id, "kind": request.kind.value, "debit": request.debit_account_id,

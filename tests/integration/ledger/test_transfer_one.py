@@ -1,4 +1,4 @@
-"""PostgreSQL's fast path for a batch of one (``ledger_transfer_one``, migration 0014) against the
+"""PostgreSQL's fast path for a batch of one (``ledger_transfer_one``, migrations 0014, 0016) against the
 engine: for any single transfer and any state of its accounts, both give the same outcome, the
 same stored transfer and the same balances. Each case runs twice on the same rows, each time in
 a transaction that is rolled back: once as the service runs it, once with the fast path off."""

@@ -29,8 +29,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from amanah import ledger

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from history_page import USER, fill_postgres, fill_sqlite, make_database, open_accounts
-from ledger_throughput import measure, setup_books
+from history_page import USER, fill_postgres, fill_sqlite, open_accounts
+from ledger_throughput import drop_databases, make_database, measure, setup_books
 
 from amanah.core import migrate
 from amanah.core.db import create_engine, run_autocommit
@@ -117,15 +117,6 @@ def main() -> None:
         rows = [summary(state) for state in states]
     drop_databases(options.postgres, databases)
     print_table(rows, options)
-
-
-def drop_databases(server_url: str, names: list[str]) -> None:
-    """The filled databases take gigabytes: they go once measured."""
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        for name in names:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def print_table(rows: list[dict], options) -> None:

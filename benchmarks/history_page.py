@@ -23,13 +23,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from amanah import ledger
 from amanah.core import migrate
 from amanah.core.db import create_engine, run_in_transaction
 from amanah.ledger import AccountKind
 from amanah.wallet.service.history import HistoryFilter, page
+from ledger_throughput import make_database
 
 USER = "usr_bench_history_user"
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
@@ -38,15 +38,6 @@ HISTORY_INDEXES = ("ix_ledger_transfers_debit_account_id_created_at_seq",
                    "ix_ledger_transfers_credit_account_id_created_at_seq")
 COLUMNS = ("id", "kind", "debit_account_id", "credit_account_id", "currency", "amount", "code", "reference",
            "created_at")
-
-
-def make_database(server_url: str, name: str) -> str:
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 def open_accounts(engine) -> dict[str, int]:

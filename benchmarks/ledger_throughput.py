@@ -39,13 +39,22 @@ from amanah.core.db import create_engine, run_in_transaction
 from amanah.ledger import AccountKind, TransferRequest as T
 
 
-def make_database(server_url: str, name: str) -> str:
+def _on_server(server_url: str, statements: list[str]) -> None:
     admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            connection.execute(sa.text(statement))
     admin.dispose()
+
+
+def make_database(server_url: str, name: str) -> str:
+    """A new, empty database of this name (an old one is dropped); its URL."""
+    _on_server(server_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'])
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_databases(server_url: str, names: list[str]) -> None:
+    _on_server(server_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names])
 
 
 def setup_books(engine, accounts: int) -> list[int]:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from amanah.wallet.errors import InvalidHistoryFilter
 from amanah.wallet.service.history import CREDIT, DEBIT, _changes, parse_types
 from amanah.wallet.service.history_csv import major_units, neutralise
-
-
-def _row(kind: str, amount: int):
-    return SimpleNamespace(kind=kind, amount=amount)
 
 
 class TestSignsFromTheUsersSide:
@@ -28,11 +22,11 @@ class TestSignsFromTheUsersSide:
         ("expire_pending", DEBIT, 500, (500, -500)),
     ])
     def test_each_kind_changes_available_and_held_as_the_ledger_does(self, kind, side, held_amount, expected):
-        assert _changes(_row(kind, 500), side, held_amount) == expected
+        assert _changes(kind, 500, side, held_amount) == expected
 
     def test_a_partial_post_returns_the_rest_to_the_payer(self):
-        assert _changes(_row("post_pending", 300), DEBIT, 500) == (200, -500)
-        assert _changes(_row("post_pending", 300), CREDIT, 500) == (300, -500)
+        assert _changes("post_pending", 300, DEBIT, 500) == (200, -500)
+        assert _changes("post_pending", 300, CREDIT, 500) == (300, -500)
 
 
 class TestCsvCells:

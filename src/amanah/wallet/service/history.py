@@ -223,7 +223,7 @@ def _line(row, user_id: str, account_ids: set[int]) -> HistoryLine:
      resolved_kind, hold_amount, hold_reference, *referred) = row
     side = DEBIT if debit_account_id in account_ids else CREDIT
     has_hold = hold_amount is not None  # the hold this transfer posts, voids or expires
-    available, held = _changes_of(kind, amount, side, hold_amount if has_hold else amount)
+    available, held = _changes(kind, amount, side, hold_amount if has_hold else amount)
     status = _STATUS_OF_RESOLUTION.get(resolved_kind, "returned") if kind == _PENDING else "completed"
     # An expiry carries no reference of its own: the hold it ends says what it was for.
     reference = reference or (hold_reference if has_hold else None)
@@ -233,13 +233,9 @@ def _line(row, user_id: str, account_ids: set[int]) -> HistoryLine:
     return line
 
 
-def _changes(row, side: str, held_amount: int) -> tuple[int, int]:
+def _changes(kind: str, amount: int, side: str, held_amount: int) -> tuple[int, int]:
     """(available, held) changes of the user's wallet; a post's ``amount`` may be less than its
     hold's (``held_amount``), the rest going back to the payer."""
-    return _changes_of(row.kind, row.amount, side, held_amount)
-
-
-def _changes_of(kind: str, amount: int, side: str, held_amount: int) -> tuple[int, int]:
     if kind == TransferKind.DIRECT:
         return (-amount, 0) if side == DEBIT else (amount, 0)
     if kind == TransferKind.PENDING:

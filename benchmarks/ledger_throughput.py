@@ -84,17 +84,51 @@ def batch_of(wallets: list[int], size: int, rng: random.Random) -> list[T]:
     return requests
 
 
-def measure(engine, wallets: list[int], clients: int, batch_size: int, seconds: float) -> float:
-    committed = [0] * clients
+def _transfer_loop(engine, wallets: list[int], seed: int, batch_size: int, seconds: float) -> int:
+    """One client: batches of transfers, one per transaction, until time is up; those committed."""
+    rng = random.Random(seed)
+    committed = 0
     stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        requests = batch_of(wallets, batch_size, rng)
+        outcomes = run_in_transaction(
+            engine, lambda c: ledger.create_transfers(c, requests, now=datetime.now(timezone.utc)))
+        committed += sum(1 for o in outcomes if o.result.succeeded)
+    return committed
+
+
+def _process_client(url: str, wallets: list[int], batch_size: int, seconds: float, seed: int, counts) -> None:
+    engine = create_engine(url)
+    counts[seed] = _transfer_loop(engine, wallets, seed, batch_size, seconds)
+    engine.dispose()
+
+
+def in_processes(target, clients: int, *args) -> int:
+    """Runs ``target(*args, seed, counts)`` in ``clients`` forked processes at once (each sets
+    ``counts[seed]``); the sum of their counts."""
+    context = multiprocessing.get_context("fork")
+    counts = context.Manager().dict()
+    processes = [context.Process(target=target, args=(*args, seed, counts)) for seed in range(clients)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    assert len(counts) == clients and all(process.exitcode == 0 for process in processes)
+    return sum(counts.values())
+
+
+def measure(engine, wallets: list[int], clients: int, batch_size: int, seconds: float, *,
+            processes: bool = False) -> float:
+    """Committed transfers/s of ``clients`` at once: threads of this process sharing ``engine``
+    (and its GIL), or processes each with an engine of its own (as ``amanah serve --workers``)."""
+    if processes:
+        url = engine.url.render_as_string(hide_password=False)
+        engine.dispose()  # the children must not inherit pooled connections
+        return in_processes(_process_client, clients, url, wallets, batch_size, seconds) / seconds
+    committed = [0] * clients
 
     def client(index: int) -> None:
-        rng = random.Random(index)
-        while time.monotonic() < stop:
-            requests = batch_of(wallets, batch_size, rng)
-            outcomes = run_in_transaction(
-                engine, lambda c: ledger.create_transfers(c, requests, now=datetime.now(timezone.utc)))
-            committed[index] += sum(1 for o in outcomes if o.result.succeeded)
+        committed[index] = _transfer_loop(engine, wallets, index, batch_size, seconds)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     started = time.monotonic()
@@ -141,7 +175,7 @@ def pgbench_function(url: str, wallets: list[int], clients: int, seconds: int) -
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
 
 
-def _bare_client(conninfo: str, wallets: list[int], seed: int, seconds: float, counts) -> None:
+def _bare_client(conninfo: str, wallets: list[int], seconds: float, seed: int, counts) -> None:
     rng = random.Random(seed)
     call = "SELECT ledger_transfer_one(%s, 'direct', %s, %s, 1, NULL, NULL, 'pay', NULL, %s)"
     done = 0
@@ -160,16 +194,7 @@ def bare_psycopg(url: str, wallets: list[int], clients: int, seconds: float) -> 
     """Transfers/s from ``clients`` processes calling ``ledger_transfer_one`` with the bare
     driver, one per transaction: the Python client's floor (no engine, no SQLAlchemy)."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    context = multiprocessing.get_context("fork")
-    counts = context.Manager().dict()
-    processes = [context.Process(target=_bare_client, args=(conninfo, wallets, seed, seconds, counts))
-                 for seed in range(clients)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
-    assert len(counts) == clients and all(process.exitcode == 0 for process in processes)
-    return sum(counts.values()) / seconds
+    return in_processes(_bare_client, clients, conninfo, wallets, seconds) / seconds
 
 
 def main() -> None:
@@ -180,8 +205,8 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     options = parser.parse_args()
 
-    rows: list[tuple[str, int, int, float]] = []
-    references: list[tuple[str, int, float]] = []
+    rows: list[tuple[str, int, str, int, float]] = []  # engine, clients, threads or processes, batch, rate
+    references: list[tuple[str, int, str, int, float]] = []
     pg_url = make_database(options.postgres, "amanah_bench_ledger")
     targets = [("PostgreSQL", pg_url)]
     if not options.skip_sqlite:
@@ -190,27 +215,31 @@ def main() -> None:
         engine = create_engine(url)
         migrate.upgrade(engine)
         wallets = setup_books(engine, options.accounts)
-        for clients, batch_size in ((1, 1), (8, 1), (1, 100), (8, 100), (1, 1000)):
-            rows.append((label, clients, batch_size, measure(engine, wallets, clients, batch_size, options.seconds)))
+        for clients, batch_size, processes in ((1, 1, False), (8, 1, False), (8, 1, True), (1, 100, False),
+                                               (8, 100, False), (1, 1000, False)):
+            rate = measure(engine, wallets, clients, batch_size, options.seconds, processes=processes)
+            rows.append((label, clients, "processes" if processes else "threads", batch_size, rate))
         if label == "PostgreSQL":
             for clients in (1, 8):
-                references.append(("pgbench + fn", clients, pgbench_function(url, wallets, clients, int(options.seconds))))
-                references.append(("psycopg, no engine", clients, bare_psycopg(url, wallets, clients, options.seconds)))
+                references.append(("pgbench + fn", clients, "C", 1,
+                                   pgbench_function(url, wallets, clients, int(options.seconds))))
+                references.append(("psycopg, no engine", clients, "processes", 1,
+                                   bare_psycopg(url, wallets, clients, options.seconds)))
         with engine.connect() as connection:
             assert ledger.verify(connection).ok, "the books must balance after the benchmark"
         engine.dispose()
     pgbench_tps = {clients: pgbench(options.postgres, clients, int(options.seconds)) for clients in (1, 8)}
 
     print(f"\nLedger throughput, {options.seconds:g} s per row, {options.accounts} wallets, fsync as configured")
-    print(f"{'engine':<19}{'clients':>8}{'batch':>7}{'transfers/s':>14}{'vs pgbench TPS (same clients)':>32}")
+    print(f"{'engine':<19}{'clients':>8}{'as':>10}{'batch':>7}{'transfers/s':>14}{'vs pgbench TPS (same clients)':>32}")
     for clients in (1, 8):
-        print(f"{'pgbench':<19}{clients:>8}{'1':>7}{pgbench_tps[clients]:>14,.0f}{'1.00':>32}")
-    for label, clients, rate in references:
-        print(f"{label:<19}{clients:>8}{'1':>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
-    for label, clients, batch_size, rate in rows:
-        print(f"{label:<19}{clients:>8}{batch_size:>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
+        print(f"{'pgbench':<19}{clients:>8}{'C':>10}{'1':>7}{pgbench_tps[clients]:>14,.0f}{'1.00':>32}")
+    for label, clients, how, batch_size, rate in references + rows:
+        print(f"{label:<19}{clients:>8}{how:>10}{batch_size:>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
     print("\npgbench + fn: pgbench (C) calling the ledger's one-transfer function; psycopg, no engine: the same\n"
-          "function from Python processes with the bare driver (the floor of a Python client here).")
+          "function from Python processes with the bare driver (the floor of a Python client here). Clients as\n"
+          "threads share one process and its GIL (concurrent requests in one server worker); as processes, each\n"
+          "has its own engine (one per `amanah serve --workers` process).")
     print("\nEvery run ends with ledger.verify() passing (the books balance).")
 
 

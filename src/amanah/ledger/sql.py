@@ -219,22 +219,28 @@ def read_batch(connection: Connection, transfer_ids: Collection[str], pending_id
     return BatchReads(found, locked, resolutions)
 
 
-_transfer_one = sa.text(
-    "SELECT ledger_transfer_one(:id, :kind, :debit, :credit, :amount, :timeout_s, CAST(:expires_at AS timestamptz),"
-    " :code, :reference, CAST(:now AS timestamptz))"
-)
+_TRANSFER_ONE = "SELECT ledger_transfer_one(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def transfer_one(connection: Connection, request: TransferRequest, *, now: datetime,
                  expires_at: datetime | None) -> str | None:
     """PostgreSQL: applies one direct or pending transfer in one round trip if it is plainly
     valid (``ledger_transfer_one``, migrations 0014 and 0016); the currency moved, or None when it wrote
-    nothing and the engine must judge the transfer."""
-    return connection.execute(_transfer_one, {
-        "id": request.id, "kind": request.kind.value, "debit": request.debit_account_id,
-        "credit": request.credit_account_id, "amount": request.amount, "timeout_s": request.timeout_s,
-        "expires_at": expires_at, "code": request.code, "reference": request.reference, "now": now,
-    }).scalar_one()
+    nothing and the engine must judge the transfer.
+
+    The call goes straight to the driver (psycopg), in the transaction SQLAlchemy began on this
+    connection: SQLAlchemy's own execution (compiling the parameters, a result object with its
+    column map) costs about a fifth of a single transfer's client CPU, and a single transfer's
+    wall at eight clients on two cores is CPU (issue #10, ``benchmarks/ledger_throughput.py``).
+    A driver error is handed to SQLAlchemy's own handling of one, so callers see what
+    ``connection.execute`` raises (``IntegrityError``, ``OperationalError``, ...) and a lost
+    connection is invalidated as it would be there."""
+    parameters = (request.id, request.kind.value, request.debit_account_id, request.credit_account_id,
+                  request.amount, request.timeout_s, expires_at, request.code, request.reference, now)
+    try:
+        return connection.connection.driver_connection.execute(_TRANSFER_ONE, parameters).fetchone()[0]
+    except BaseException as error:  # as SQLAlchemy's own execution catches them
+        connection._handle_dbapi_exception(error, _TRANSFER_ONE, parameters, None, None)
 
 
 def _transfer_row(t: Transfer) -> dict:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from amanah import ledger
-from amanah.core.db import RetryTransaction
+from amanah.core.db import RetryTransaction, run_in_transaction
 from amanah.ledger import TransferKind, TransferRequest as T, sql
 from amanah.ledger.models import accounts, transfers
 
@@ -143,3 +143,57 @@ def test_the_fast_path_is_one_round_trip_and_is_taken(engine, now, monkeypatch):
                                                                   amount=5, code="pay")], now=now)
     assert outcome.result.value == "ok" and calls == [1]
     assert len(trips.labels()) == 3, trips.labels()  # BEGIN, the call, COMMIT
+
+
+class TestDriverErrors:
+    """The fast path calls the driver itself (``sql.transfer_one``); its errors must reach the
+    unit of work as SQLAlchemy's, which is what ``run_in_transaction`` judges them by."""
+
+    @pytest.fixture
+    def pair(self, engine, now):
+        with engine.begin() as connection:
+            return ledger.open_accounts(connection, [(ledger.AccountKind.CARD_CLEARING, f"drv_{secrets.token_hex(4)}", "USD"),
+                                                     (ledger.AccountKind.USER_WALLET, f"drv_{secrets.token_hex(4)}", "USD")],
+                                        now=now)
+
+    def test_a_lost_connection_runs_the_transfer_again_on_a_new_one_and_applies_it_once(self, engine, now, pair):
+        clearing, wallet = pair
+        request = T.direct(f"lost_{secrets.token_hex(4)}", debit=clearing.id, credit=wallet.id, amount=7, code="pay")
+        calls, pids = [], []
+        original = sql.transfer_one
+
+        def terminated_first(connection, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 1:  # the server process serving this connection goes away before the call
+                pids.append(connection.connection.driver_connection.info.backend_pid)
+                with engine.connect() as other:
+                    other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+            return original(connection, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sql, "transfer_one", terminated_first)
+            [outcome] = run_in_transaction(engine, lambda c: ledger.create_transfers(c, [request], now=now))
+
+        assert outcome.result.value == "ok" and len(calls) == 2
+        with engine.connect() as connection:
+            assert connection.connection.driver_connection.info.backend_pid != pids[0]
+            assert ledger.get_account(connection, wallet.id).credits_posted == 7
+            assert connection.execute(sa.select(sa.func.count()).where(transfers.c.id == request.id)).scalar() == 1
+
+    def test_a_statement_error_is_sqlalchemys_and_leaves_the_connection_usable(self, engine, now, pair):
+        clearing, wallet = pair
+        request = T.direct(f"late_{secrets.token_hex(4)}", debit=clearing.id, credit=wallet.id, amount=3, code="pay")
+        with engine.connect() as connection:
+            pid = connection.connection.driver_connection.info.backend_pid
+            with engine.connect() as holder, holder.begin():
+                holder.execute(sa.select(accounts.c.id).where(accounts.c.id == wallet.id).with_for_update())
+                with connection.begin():
+                    connection.execute(sa.text("SET LOCAL lock_timeout = '50ms'"))
+                    with pytest.raises(sa.exc.OperationalError) as raised:
+                        ledger.create_transfers(connection, [request], now=now)
+            assert raised.value.orig.sqlstate == "55P03" and not raised.value.connection_invalidated  # lock_not_available
+            assert "ledger_transfer_one" in raised.value.statement
+            with connection.begin():  # rolled back, and still the same live connection
+                [outcome] = ledger.create_transfers(connection, [request], now=now)
+            assert connection.connection.driver_connection.info.backend_pid == pid
+        assert outcome.result.value == "ok"

@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/ledger_throughput.py [--seconds 5] [--postgres URL] [--skip-sqlite]
 
-Each row: committed transfers per second over a fixed time, for a number of client threads
-(each with its own connection) and a batch size (transfers per transaction). Transfers move 1 cent
+Each row: committed transfers per second over a fixed time, for a number of clients (threads of
+this process, or processes; each with its own connection) and a batch size (transfers per
+transaction). Every row is measured once a round (``--rounds``), in turns, and against pgbench
+in the same round; the table shows the medians. Transfers move 1 cent
 between random wallets among --accounts (plus every tenth a hold and its post), so contention is
 real. pgbench runs its built-in TPC-B-like script (3 updates, 1 select, 1 insert: about the work
 of one transfer) for the same time with the same client counts. Prints a table; asserts nothing.
@@ -19,10 +21,12 @@ ledger's own rows can only approach.
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 import multiprocessing
 import random
 import re
 import secrets
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -139,12 +143,19 @@ def measure(engine, wallets: list[int], clients: int, batch_size: int, seconds: 
     return sum(committed) / (time.monotonic() - started)
 
 
+_pgbench_databases: dict[str, str] = {}
+
+
 def pgbench(server_url: str, clients: int, seconds: int) -> float:
-    url = make_url(make_database(server_url, "amanah_bench_pgbench"))
-    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    subprocess.run(["pgbench", *args, "-i", "-q", "-s", "10", url.database], check=True, capture_output=True)
+    """pgbench's TPC-B-like TPS at ``clients``; its database (scale 10) is made on first use."""
+    url = _pgbench_databases.get(server_url)
+    if url is None:
+        url = _pgbench_databases[server_url] = make_database(server_url, "amanah_bench_pgbench")
+        database, args = _libpq(url)
+        subprocess.run(["pgbench", *args, "-i", "-q", "-s", "10", database], check=True, capture_output=True)
+    database, args = _libpq(url)
     result = subprocess.run(["pgbench", *args, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
-                             url.database], check=True, capture_output=True, text=True)
+                             database], check=True, capture_output=True, text=True)
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
 
 
@@ -197,45 +208,60 @@ def bare_psycopg(url: str, wallets: list[int], clients: int, seconds: float) -> 
     return in_processes(_bare_client, clients, conninfo, wallets, seconds) / seconds
 
 
+ROWS = ((1, 1, False), (8, 1, False), (8, 1, True), (1, 100, False), (8, 100, False), (1, 1000, False))
+"""The ledger's rows: clients, transfers per transaction, clients as processes (else threads)."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="every row measured once a round, in turns")
     options = parser.parse_args()
 
-    rows: list[tuple[str, int, str, int, float]] = []  # engine, clients, threads or processes, batch, rate
-    references: list[tuple[str, int, str, int, float]] = []
-    pg_url = make_database(options.postgres, "amanah_bench_ledger")
-    targets = [("PostgreSQL", pg_url)]
-    if not options.skip_sqlite:
-        targets.append(("SQLite", f"sqlite:///{'/tmp/amanah_bench_' + secrets.token_hex(4)}.db"))
-    for label, url in targets:
+    setups = []  # label, url, engine, wallets
+    for label, url in [("PostgreSQL", make_database(options.postgres, "amanah_bench_ledger"))] + (
+            [] if options.skip_sqlite else [("SQLite", f"sqlite:///{'/tmp/amanah_bench_' + secrets.token_hex(4)}.db")]):
         engine = create_engine(url)
         migrate.upgrade(engine)
-        wallets = setup_books(engine, options.accounts)
-        for clients, batch_size, processes in ((1, 1, False), (8, 1, False), (8, 1, True), (1, 100, False),
-                                               (8, 100, False), (1, 1000, False)):
-            rate = measure(engine, wallets, clients, batch_size, options.seconds, processes=processes)
-            rows.append((label, clients, "processes" if processes else "threads", batch_size, rate))
-        if label == "PostgreSQL":
-            for clients in (1, 8):
-                references.append(("pgbench + fn", clients, "C", 1,
-                                   pgbench_function(url, wallets, clients, int(options.seconds))))
-                references.append(("psycopg, no engine", clients, "processes", 1,
-                                   bare_psycopg(url, wallets, clients, options.seconds)))
+        setups.append((label, url, engine, setup_books(engine, options.accounts)))
+    rates: dict[tuple, list[float]] = defaultdict(list)  # (engine, clients, as, batch): one per round
+    ratios: dict[tuple, list[float]] = defaultdict(list)
+    for _round in range(options.rounds):
+        before = {clients: pgbench(options.postgres, clients, int(options.seconds)) for clients in (1, 8)}
+        measured = []
+        for label, url, engine, wallets in setups:
+            if label == "PostgreSQL":
+                for clients in (1, 8):
+                    measured.append((("pgbench + fn", clients, "C", 1),
+                                     pgbench_function(url, wallets, clients, int(options.seconds))))
+                    measured.append((("psycopg, no engine", clients, "processes", 1),
+                                     bare_psycopg(url, wallets, clients, options.seconds)))
+            for clients, batch_size, processes in ROWS:
+                rate = measure(engine, wallets, clients, batch_size, options.seconds, processes=processes)
+                measured.append(((label, clients, "processes" if processes else "threads", batch_size), rate))
+        after = {clients: pgbench(options.postgres, clients, int(options.seconds)) for clients in (1, 8)}
+        measured = [(("pgbench", clients, "C", 1), (before[clients] + after[clients]) / 2) for clients in (1, 8)] + measured
+        for key, rate in measured:
+            rates[key].append(rate)
+            ratios[key].append(2 * rate / (before[key[1]] + after[key[1]]))
+    for _label, _url, engine, _wallets in setups:
         with engine.connect() as connection:
             assert ledger.verify(connection).ok, "the books must balance after the benchmark"
         engine.dispose()
-    pgbench_tps = {clients: pgbench(options.postgres, clients, int(options.seconds)) for clients in (1, 8)}
 
-    print(f"\nLedger throughput, {options.seconds:g} s per row, {options.accounts} wallets, fsync as configured")
-    print(f"{'engine':<19}{'clients':>8}{'as':>10}{'batch':>7}{'transfers/s':>14}{'vs pgbench TPS (same clients)':>32}")
-    for clients in (1, 8):
-        print(f"{'pgbench':<19}{clients:>8}{'C':>10}{'1':>7}{pgbench_tps[clients]:>14,.0f}{'1.00':>32}")
-    for label, clients, how, batch_size, rate in references + rows:
-        print(f"{label:<19}{clients:>8}{how:>10}{batch_size:>7}{rate:>14,.0f}{rate / pgbench_tps[clients]:>32.2f}")
+    print(f"\nLedger throughput, {options.seconds:g} s per row, {options.rounds} rounds (medians), "
+          f"{options.accounts} wallets, fsync as configured")
+    print(f"{'engine':<19}{'clients':>8}{'as':>10}{'batch':>7}{'transfers/s':>13}{'x pgbench':>11}{'x range':>13}")
+    for key in rates:
+        label, clients, how, batch_size = key
+        low, high = min(ratios[key]), max(ratios[key])
+        print(f"{label:<19}{clients:>8}{how:>10}{batch_size:>7}{statistics.median(rates[key]):>13,.0f}"
+              f"{statistics.median(ratios[key]):>11.2f}{f'{low:.2f}-{high:.2f}':>13}")
+    print("\nx pgbench: against pgbench's TPS at the same clients in the same round (the mean of its runs just\n"
+          "before and just after the round's rows), so the machine's drift between rounds falls on both.")
     print("\npgbench + fn: pgbench (C) calling the ledger's one-transfer function; psycopg, no engine: the same\n"
           "function from Python processes with the bare driver (the floor of a Python client here). Clients as\n"
           "threads share one process and its GIL (concurrent requests in one server worker); as processes, each\n"

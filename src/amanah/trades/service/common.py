@@ -1,5 +1,12 @@
 """What every trade use case shares: the trade as a value, loading it under a lock, the ledger
-accounts it moves money between, and its webhook events."""
+accounts it moves money between, and its webhook events.
+
+A use case that moves money calls the ledger last, just before its transaction commits: the
+ledger locks the accounts it moves money between until the commit, and some of them are shared
+by many trades (a popular seller's wallet, the platform's fee account), so every other payment
+touching them waits for whatever this transaction does after the call. The trade's new state
+and its webhook event are written first; a refusal by the ledger raises, and the transaction,
+those writes with it, is rolled back (issue #10: the hot account)."""
 
 from __future__ import annotations
 

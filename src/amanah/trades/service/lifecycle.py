@@ -52,10 +52,10 @@ def release(connection: Connection, trade: Trade, now: datetime, *, event: str =
         requests.append(TransferRequest.direct(
             f"{trade.id}:fee", debit=seller_wallet, credit=platform_fees, amount=fee,
             code="platform_fee", reference=trade.id))
-    ledger.create_linked(connection, requests, now=now)
     completed = save(connection, trade, now, status=TradeStatus.COMPLETED, fee_amount=fee, completed_at=now,
                      release_at=None, held_amount=0, hold_transfer_id=None)
     emit(connection, completed, event, now)
+    ledger.create_linked(connection, requests, now=now)  # last: it locks the fee account (``common.py``)
     return completed
 
 

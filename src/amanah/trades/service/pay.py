@@ -96,11 +96,13 @@ def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, 
     ``insufficient_funds`` when the balance is short, and then nothing moves."""
     trade = _lock_for_payment(connection, trade_id, buyer_user_id)
     quote = _quote_for(connection, settings, trade, request, now)
-    ledger.create_linked(connection, _hold_transfers(connection, trade, quote, now), now=now)
+    hold = _hold_transfers(connection, trade, quote, now)
     pay = quote.sell if quote else trade.money
-    return _mark_held(connection, trade, now, payment_source="balance", pay_currency=pay.currency.code,
+    held = _mark_held(connection, trade, now, payment_source="balance", pay_currency=pay.currency.code,
                       pay_amount=pay.amount_minor, quote_id=quote.id if quote else None,
                       payment_failure_code=None)
+    ledger.create_linked(connection, hold, now=now)  # last: it locks the wallets (``common.py``)
+    return held
 
 
 def pay_with_charge(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str,
@@ -201,5 +203,6 @@ def on_trade_charge_settled(connection: Connection, charge: charges.Charge, now:
         save(connection, trade, now, payment_status="credited_to_balance")
         return
     quote = fx_service.get_quote(connection, trade.quote_id) if trade.quote_id else None
-    ledger.create_linked(connection, [fund, *_hold_transfers(connection, trade, quote, now)], now=now)
+    hold = _hold_transfers(connection, trade, quote, now)
     _mark_held(connection, trade, now)
+    ledger.create_linked(connection, [fund, *hold], now=now)  # last: it locks the wallets (``common.py``)

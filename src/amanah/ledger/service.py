@@ -152,7 +152,13 @@ def create_transfer(connection: Connection, request: TransferRequest, *, now: da
 
 def create_linked(connection: Connection, requests: Sequence[TransferRequest], *,
                   now: datetime) -> list[Transfer]:
-    """Transfers applied all or nothing; raises the first refusal's ``AppError``."""
+    """Transfers applied all or nothing; raises the first refusal's ``AppError``.
+
+    The accounts stay locked until the caller's transaction ends, and some are shared by many
+    callers (a popular seller's wallet, a platform's fee account, a connector's clearing
+    account): call this last, just before the commit, so that every other transaction touching
+    them waits only for the call and the commit. Whatever the transaction writes before it is
+    rolled back with it when the ledger refuses (issue #10: the hot account)."""
     chain = [replace(r, linked=i < len(requests) - 1) for i, r in enumerate(requests)]
     outcomes = create_transfers(connection, chain, now=now)
     failed = next(

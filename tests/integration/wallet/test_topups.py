@@ -9,6 +9,7 @@ from amanah.core import service_mode
 from amanah.core.clock import clock
 from amanah.core.db import run_in_transaction
 from amanah.fx import service as fx_service
+from tests.statement_order import StatementOrder
 
 
 def _approve(person, url: str, outcome: str = "approve") -> None:
@@ -26,6 +27,14 @@ class TestTopUpByCard:
         assert topup["charge"] == {"amount": 5000, "currency": "USD"} and topup["source_label"] == "Visa •••• 4242"
         assert person.balance() == {"currency": "USD", "available": 5000, "held": 0}
         assert person.client.get(f"/v1/me/topups/{topup['id']}", headers=person.headers).json() == topup
+        market.verify()
+
+    def test_the_balance_is_credited_last_in_its_transaction(self, person, market, monkeypatch):
+        """The clearing account is every card top-up's: locked only for the ledger and COMMIT."""
+        card = person.bind()
+        with StatementOrder(person.client.app.state.engine, monkeypatch) as order:
+            assert person.topup(5000, card_id=card).json()["status"] == "succeeded"
+        order.assert_ledger_is_last()
         market.verify()
 
     def test_three_d_secure_credits_the_balance_once_approved(self, person, market):

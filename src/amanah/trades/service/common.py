@@ -1,12 +1,7 @@
 """What every trade use case shares: the trade as a value, loading it under a lock, the ledger
-accounts it moves money between, and its webhook events.
-
-A use case that moves money calls the ledger last, just before its transaction commits: the
-ledger locks the accounts it moves money between until the commit, and some of them are shared
-by many trades (a popular seller's wallet, the platform's fee account), so every other payment
-touching them waits for whatever this transaction does after the call. The trade's new state
-and its webhook event are written first; a refusal by the ledger raises, and the transaction,
-those writes with it, is rolled back (issue #10: the hot account)."""
+accounts it moves money between, and its webhook events. A use case that moves money writes
+the trade's new state and its event first and calls the ledger last (``ledger.create_linked``:
+the wallets and the fee account it locks are shared by many trades)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def release(connection: Connection, trade: Trade, now: datetime, *, event: str =
     completed = save(connection, trade, now, status=TradeStatus.COMPLETED, fee_amount=fee, completed_at=now,
                      release_at=None, held_amount=0, hold_transfer_id=None)
     emit(connection, completed, event, now)
-    ledger.create_linked(connection, requests, now=now)  # last: it locks the fee account (``common.py``)
+    ledger.create_linked(connection, requests, now=now)  # last, as its docstring asks
     return completed
 
 

@@ -101,7 +101,7 @@ def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, 
     held = _mark_held(connection, trade, now, payment_source="balance", pay_currency=pay.currency.code,
                       pay_amount=pay.amount_minor, quote_id=quote.id if quote else None,
                       payment_failure_code=None)
-    ledger.create_linked(connection, hold, now=now)  # last: it locks the wallets (``common.py``)
+    ledger.create_linked(connection, hold, now=now)  # last, as its docstring asks
     return held
 
 
@@ -205,4 +205,4 @@ def on_trade_charge_settled(connection: Connection, charge: charges.Charge, now:
     quote = fx_service.get_quote(connection, trade.quote_id) if trade.quote_id else None
     hold = _hold_transfers(connection, trade, quote, now)
     _mark_held(connection, trade, now)
-    ledger.create_linked(connection, [fund, *hold], now=now)  # last: it locks the wallets (``common.py``)
+    ledger.create_linked(connection, [fund, *hold], now=now)  # last, as its docstring asks

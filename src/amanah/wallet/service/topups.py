@@ -184,8 +184,9 @@ def on_topup_charge_settled(connection: Connection, charge: charges.Charge, now:
     if charge.status is charges.ChargeStatus.FAILED:
         _update(connection, row.id, now, status="failed", failure_code=charge.failure_code)
         return
-    ledger.create_linked(connection, _credit_transfers(connection, row, charge, now), now=now)
+    credit = _credit_transfers(connection, row, charge, now)
     _update(connection, row.id, now, status="succeeded", failure_code=None)
+    ledger.create_linked(connection, credit, now=now)  # last, as its docstring asks
 
 
 def _credit_transfers(connection: Connection, row, charge: charges.Charge, now: datetime) -> list[TransferRequest]:

@@ -28,8 +28,9 @@ class FloorBody(BaseModel):
 
 
 def create() -> FastAPI:
+    """The app; ``floor_rows`` must exist (``http_pay.py`` creates it before the workers start:
+    two workers creating it at once collide in PostgreSQL's catalog)."""
     app = create_app()
-    floor_rows.create(app.state.engine, checkfirst=True)
 
     @app.post("/bench/floor", include_in_schema=False)
     def floor(body: FloorBody, request: Request) -> dict:

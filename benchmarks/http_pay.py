@@ -33,6 +33,7 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
+from http_app import floor_rows  # noqa: E402
 from ledger_throughput import make_database  # noqa: E402
 
 from amanah import ledger  # noqa: E402
@@ -196,6 +197,7 @@ def run_target(label: str, url: str, options, group_commit: bool, work_dir: Path
     settings.ensure_data_dir()
     engine = create_engine(url)
     migrate.upgrade(engine)
+    floor_rows.create(engine, checkfirst=True)  # once, before the workers start
     trade_count = int(2 * options.seconds * options.trades_per_second)
     pairs = seed(engine, settings, trade_count)
     half = len(pairs) // 2  # one half paid with an Idempotency-Key, the other without

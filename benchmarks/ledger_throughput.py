@@ -21,7 +21,6 @@ ledger's own rows can only approach.
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 import multiprocessing
 import random
 import re
@@ -31,6 +30,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from datetime import datetime, timezone
 
 import psycopg
@@ -148,12 +148,12 @@ _pgbench_databases: dict[str, str] = {}
 
 def pgbench(server_url: str, clients: int, seconds: int) -> float:
     """pgbench's TPC-B-like TPS at ``clients``; its database (scale 10) is made on first use."""
-    url = _pgbench_databases.get(server_url)
-    if url is None:
-        url = _pgbench_databases[server_url] = make_database(server_url, "amanah_bench_pgbench")
-        database, args = _libpq(url)
+    made = server_url not in _pgbench_databases
+    if made:
+        _pgbench_databases[server_url] = make_database(server_url, "amanah_bench_pgbench")
+    database, args = _libpq(_pgbench_databases[server_url])
+    if made:
         subprocess.run(["pgbench", *args, "-i", "-q", "-s", "10", database], check=True, capture_output=True)
-    database, args = _libpq(url)
     result = subprocess.run(["pgbench", *args, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
                              database], check=True, capture_output=True, text=True)
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))

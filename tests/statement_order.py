@@ -2,7 +2,7 @@
 (``ledger.create_linked``): its statements (first words), ``ledger`` when the ledger's
 ``create_transfers`` returns (the statements it runs itself are left out) and ``COMMIT``.
 
-    with StatementOrder(engine, monkeypatch) as order:
+    with StatementOrder(engine) as order:
         client.post(...)
     order.assert_ledger_is_last()
 """
@@ -16,13 +16,13 @@ from amanah.ledger import service as ledger_service
 
 
 class StatementOrder:
-    def __init__(self, engine: Engine, monkeypatch) -> None:
-        self.engine, self.monkeypatch = engine, monkeypatch
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.sent: list[str] = []
         self._in_ledger = 0
 
     def __enter__(self) -> "StatementOrder":
-        original = ledger_service.create_transfers
+        original = self._original = ledger_service.create_transfers
 
         def create_transfers(*args, **kwargs):
             self._in_ledger += 1
@@ -32,7 +32,7 @@ class StatementOrder:
                 self._in_ledger -= 1
                 self.sent.append("ledger")
 
-        self.monkeypatch.setattr(ledger_service, "create_transfers", create_transfers)
+        ledger_service.create_transfers = create_transfers
         event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine, "commit", self._commit)
         return self
@@ -40,7 +40,7 @@ class StatementOrder:
     def __exit__(self, *_exc) -> None:
         event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine, "commit", self._commit)
-        self.monkeypatch.undo()
+        ledger_service.create_transfers = self._original
 
     def _statement(self, _connection, _cursor, text, *_args) -> None:
         if not self._in_ledger:

@@ -10,13 +10,13 @@ from amanah.platforms.webhooks.models import events as webhook_events
 from tests.statement_order import StatementOrder
 
 
-def test_a_payment_from_the_balance_holds_the_money_last(market, monkeypatch):
+def test_a_payment_from_the_balance_holds_the_money_last(market):
     trade = market.open_trade(1500)
     buyer = trade["buyer"]["user_id"]
     market.fund(buyer, 1500)
     headers = market.token_for(buyer)
 
-    with StatementOrder(market.client.app.state.engine, monkeypatch) as order:
+    with StatementOrder(market.client.app.state.engine) as order:
         paid = market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": "balance"}, headers=headers)
 
     assert paid.status_code == 200, paid.text
@@ -42,13 +42,13 @@ def test_a_short_balance_rolls_back_the_trades_new_state_and_event(market):
     market.verify()
 
 
-def test_releasing_to_the_seller_posts_and_takes_the_fee_last(market, monkeypatch):
+def test_releasing_to_the_seller_posts_and_takes_the_fee_last(market):
     trade, buyer = market.paid_trade(2599, fee={"bps": 250})
     shipped = market.client.post(f"/v1/trades/{trade['id']}/ship", json={"carrier": "DHL", "tracking_number": "JD0001"},
                                  headers=market.as_platform)
     assert shipped.status_code == 200, shipped.text
 
-    with StatementOrder(market.client.app.state.engine, monkeypatch) as order:
+    with StatementOrder(market.client.app.state.engine) as order:
         done = market.client.post(f"/v1/trades/{trade['id']}/confirm", headers=buyer)
 
     assert done.status_code == 200 and done.json()["status"] == "completed", done.text

@@ -29,10 +29,10 @@ class TestTopUpByCard:
         assert person.client.get(f"/v1/me/topups/{topup['id']}", headers=person.headers).json() == topup
         market.verify()
 
-    def test_the_balance_is_credited_last_in_its_transaction(self, person, market, monkeypatch):
+    def test_the_balance_is_credited_last_in_its_transaction(self, person, market):
         """The clearing account is every card top-up's: locked only for the ledger and COMMIT."""
         card = person.bind()
-        with StatementOrder(person.client.app.state.engine, monkeypatch) as order:
+        with StatementOrder(person.client.app.state.engine) as order:
             assert person.topup(5000, card_id=card).json()["status"] == "succeeded"
         order.assert_ledger_is_last()
         market.verify()

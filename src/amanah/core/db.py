@@ -336,23 +336,135 @@ def _run_alone(engine: Engine, work: Callable[[Connection], T], *,
 def _run_once(engine: Engine, work: Callable[[Connection], T], phase: list[str]) -> T:
     """One attempt; ``phase[0]`` says how far it got (nothing sent, work sent, COMMIT sent)."""
     callbacks: list[Callable[[], None]] = []
-    with engine.begin() as connection:
-        phase[0] = _WORKING
-        # info lives as long as the pooled DBAPI connection: the list is removed before
-        # the connection goes back to the pool, and fired only after the commit.
-        connection.info[_AFTER_COMMIT] = callbacks
-        try:
-            value = work(connection)
-        except DBAPIError as error:
-            if _sqlstate(error) == _READ_ONLY_SQLSTATE:
-                connection.invalidate()  # a demoted primary: the next connection finds the new one
-            raise
-        finally:
-            if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
-                connection.info.pop(_AFTER_COMMIT, None)
-        phase[0] = _COMMITTING
+    kept = _kept_connection(engine)
+    connection = kept.take() if kept is not None else engine.connect()
+    try:
+        with connection.begin():
+            phase[0] = _WORKING
+            # info lives as long as the pooled DBAPI connection: the list is removed before
+            # the connection goes back to the pool, and fired only after the commit.
+            connection.info[_AFTER_COMMIT] = callbacks
+            try:
+                value = work(connection)
+            except DBAPIError as error:
+                if _sqlstate(error) == _READ_ONLY_SQLSTATE:
+                    connection.invalidate()  # a demoted primary: the next connection finds the new one
+                raise
+            finally:
+                if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
+                    connection.info.pop(_AFTER_COMMIT, None)
+            phase[0] = _COMMITTING
+    finally:
+        if kept is not None:
+            kept.give_back()
+        else:
+            connection.close()
     _fire(callbacks)
     return value
+
+
+class _Kept:
+    """One thread's connection to one engine, checked out of the pool once and kept between the
+    thread's transactions; back to the pool when the thread ends (this object goes with the
+    thread's local data) or when it was invalidated (the server went away); closed at
+    ``dispose()``."""
+
+    __slots__ = ("engine", "connection", "busy", "disposed", "__weakref__")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+        self.busy = False
+        self.disposed = False
+        """Set by ``dispose()`` while a transaction was using it: closed when given back."""
+
+    def take(self) -> Connection:
+        self.busy = True
+        if self.connection is None:
+            try:
+                self.connection = self.engine.connect()
+            except BaseException:
+                self.busy = False
+                raise
+        return self.connection
+
+    def give_back(self) -> None:
+        self.busy = False
+        if self.disposed:
+            self.close()
+        elif self.connection is not None and self.connection.invalidated:
+            self.release()  # the next transaction checks out a new one
+
+    def release(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        """Closes the DBAPI connection itself (a disposed engine's pool keeps what comes back)."""
+        self.disposed = False
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            if not connection.invalidated:
+                connection.detach()
+            connection.close()
+
+    def __del__(self) -> None:  # the thread ended, or the engine was dropped without dispose()
+        try:
+            self.release()
+        except Exception:  # (at interpreter exit the pool may be gone already)
+            pass
+
+
+class _KeptConnections:
+    """Per engine: each thread's ``_Kept`` connection, for at most as many threads as the pool
+    keeps connections open anyway (``pool_size``); a thread beyond them checks a connection out
+    for each transaction. Checking out and in, and the SQLAlchemy ``Connection`` around it, cost
+    a single transfer a tenth of its client CPU, and with eight clients on two cores client CPU
+    is the wall (issue #10, ``benchmarks/ledger_throughput.py``)."""
+
+    def __init__(self, engine: Engine, limit: int) -> None:
+        self._engine = engine
+        self._limit = limit
+        self._local = threading.local()
+        self._all: "weakref.WeakSet[_Kept]" = weakref.WeakSet()  # a thread's ends with the thread
+        self._lock = threading.Lock()
+        event.listen(engine, "engine_disposed", self._close_all)
+
+    def mine(self) -> _Kept | None:
+        """This thread's, when it has a free one or may start one."""
+        kept = getattr(self._local, "kept", None)
+        if kept is None:
+            with self._lock:
+                if len(self._all) >= self._limit:
+                    return None
+                kept = self._local.kept = _Kept(self._engine)
+                self._all.add(kept)
+        return None if kept.busy else kept  # busy: a transaction begun inside another one
+
+    def _close_all(self, _engine: Engine) -> None:
+        for kept in list(self._all):
+            if kept.busy:  # a transaction still running (dispose() is for shutdown): closed after it
+                kept.disposed = True
+            else:
+                kept.close()
+
+
+_KEPT = "_amanah_kept_connections"
+_kept_lock = threading.Lock()
+
+
+def _kept_connection(engine: Engine) -> _Kept | None:
+    """This thread's kept connection to ``engine``, or None (it uses the pool as usual). Kept
+    on the engine itself, so that an engine dropped without ``dispose()`` takes them along."""
+    kept_connections = engine.__dict__.get(_KEPT)
+    if kept_connections is None:
+        limit = engine.pool.size() if isinstance(engine.pool, sa.pool.QueuePool) else 0
+        with _kept_lock:
+            kept_connections = engine.__dict__.get(_KEPT)
+            if kept_connections is None:
+                kept_connections = engine.__dict__[_KEPT] = _KeptConnections(engine, limit)
+    return kept_connections.mine()
 
 
 class _Unit:

@@ -518,7 +518,7 @@ class GroupCommitter:
     Leader/follower, no thread of its own: a caller queues its unit and, if fewer than
     ``flushers_max`` batches are in flight, leads one: it collects up to ``units_max`` units
     for at most ``wait_s`` (only while callers arrive together, unless ``wait_when_alone``),
-    runs them through ``runner`` in one transaction with retries, answers each unit after the
+    and no longer once as many are queued as the last batch held (``_enough``); runs them through ``runner`` in one transaction with retries, answers each unit after the
     commit and leads again until its own unit is answered; a leader whose unit is answered
     hands the lead to the oldest waiting caller. Every other caller sleeps on its own event
     (no herd of wake-ups) until its unit is answered or it is handed the lead.
@@ -561,7 +561,7 @@ class GroupCommitter:
             if self._flushing < self._flushers_max:
                 self._flushing += 1
                 unit.lead = True
-            elif len(self._queue) >= self._units_max:
+            elif len(self._queue) >= self._enough():
                 self._full.notify()
         while True:
             if unit.lead:  # even if already answered: the place must be passed on
@@ -593,11 +593,18 @@ class GroupCommitter:
                     successor.lead = True
                     successor.wake.set()
 
+    def _enough(self) -> int:
+        """Queued units a leader stops waiting at: as many as the last batch held (its callers,
+        back with their next units: waiting longer mostly waits for nobody; at eight callers
+        the full ``wait_s`` was two fifths of the ledger's batch cycle), or ``units_max`` when
+        told to wait even alone. Called holding the lock."""
+        return self._units_max if self._wait_when_alone else min(self._units_max, self._last_batch_units)
+
     def _collect(self) -> list[_Unit]:
         """Called holding the lock."""
         if self._wait_when_alone or self._last_batch_units > 1:
             deadline = time.monotonic() + self._wait_s
-            while len(self._queue) < self._units_max:
+            while len(self._queue) < self._enough():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

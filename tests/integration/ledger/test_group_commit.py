@@ -243,3 +243,40 @@ def committed_transfer_ids(database_url: str, ids: list[str]) -> set[str]:
             return {row[0] for row in connection.execute(sa.text(query))}
     finally:
         observer.dispose()
+
+
+class TestCollecting:
+    def test_a_leader_waits_only_until_as_many_units_are_queued_as_the_last_batch_held(self, engine):
+        batches: list[list[str]] = []
+        first_running, release_first = threading.Event(), threading.Event()
+
+        def runner(_connection, payloads):
+            batches.append(list(payloads))
+            if payloads == ["a"]:
+                first_running.set()
+                assert release_first.wait(WAIT_S)
+            return list(payloads)
+
+        committer = GroupCommitter(engine, runner, units_max=10, wait_s=3600, flushers_max=1)
+
+        def submitting(payload: str) -> threading.Thread:
+            thread = threading.Thread(target=committer.submit, args=(payload,), daemon=True)
+            thread.start()
+            return thread
+
+        first = [submitting("a")]
+        assert first_running.wait(WAIT_S)
+        second = [submitting("b"), submitting("c")]  # queued while "a" runs: the next batch, taken at once
+        for _ in range(int(WAIT_S * 1000)):
+            if len(committer._queue) == 2:
+                break
+            threading.Event().wait(0.001)
+        release_first.set()
+        for thread in first + second:
+            thread.join(WAIT_S)
+        third = [submitting("d"), submitting("e")]  # the last batch held two: its leader waits for two
+        for thread in third:
+            thread.join(WAIT_S)  # waiting for units_max (10) would keep "d" and "e" an hour
+
+        assert not any(thread.is_alive() for thread in first + second + third)
+        assert batches == [["a"], ["b", "c"], ["d", "e"]]

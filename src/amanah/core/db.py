@@ -4,7 +4,8 @@ The edge (a request, a CLI command, a job) owns the transaction: it calls
 ``run_in_transaction(engine, work)``, which runs ``work(connection)`` in one transaction and
 retries it, whole, when the database says a concurrent transaction got in the way
 (serialisation failure, deadlock, a unique id inserted at the same moment). Services take the
-connection and never commit. ``run_autocommit(engine, work)`` runs work that needs no
+connection and never commit. A thread keeps the connection of its transactions checked out
+between them (``_KeptConnections``). ``run_autocommit(engine, work)`` runs work that needs no
 transaction (a look-up in one statement, a write whole in one statement) without BEGIN and
 COMMIT: one round trip per statement, with the same retries.
 
@@ -391,21 +392,17 @@ class _Kept:
     def give_back(self) -> None:
         self.busy = False
         if self.disposed:
-            self.close()
+            self.release(close=True)
         elif self.connection is not None and self.connection.invalidated:
             self.release()  # the next transaction checks out a new one
 
-    def release(self) -> None:
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            connection.close()
-
-    def close(self) -> None:
-        """Closes the DBAPI connection itself (a disposed engine's pool keeps what comes back)."""
+    def release(self, *, close: bool = False) -> None:
+        """Back to the pool; with ``close``, the DBAPI connection is closed instead (a disposed
+        engine's old pool would keep what comes back to it)."""
         self.disposed = False
         connection, self.connection = self.connection, None
         if connection is not None:
-            if not connection.invalidated:
+            if close and not connection.invalidated:
                 connection.detach()
             connection.close()
 
@@ -427,7 +424,7 @@ class _KeptConnections:
         self._engine = engine
         self._limit = limit
         self._local = threading.local()
-        self._all: "weakref.WeakSet[_Kept]" = weakref.WeakSet()  # a thread's ends with the thread
+        self._all: "weakref.WeakSet[_Kept]" = weakref.WeakSet()  # weak: one goes when its thread ends
         self._lock = threading.Lock()
         event.listen(engine, "engine_disposed", self._close_all)
 
@@ -447,7 +444,7 @@ class _KeptConnections:
             if kept.busy:  # a transaction still running (dispose() is for shutdown): closed after it
                 kept.disposed = True
             else:
-                kept.close()
+                kept.release(close=True)
 
 
 _KEPT = "_amanah_kept_connections"
@@ -518,9 +515,10 @@ class GroupCommitter:
     Leader/follower, no thread of its own: a caller queues its unit and, if fewer than
     ``flushers_max`` batches are in flight, leads one: it collects up to ``units_max`` units
     for at most ``wait_s`` (only while callers arrive together, unless ``wait_when_alone``),
-    and no longer once as many are queued as the last batch held (``_enough``); runs them through ``runner`` in one transaction with retries, answers each unit after the
-    commit and leads again until its own unit is answered; a leader whose unit is answered
-    hands the lead to the oldest waiting caller. Every other caller sleeps on its own event
+    and no longer once as many are queued as the last batch held (``_enough``); runs them
+    through ``runner`` in one transaction with retries, answers each unit after the commit
+    and leads again until its own unit is answered; a leader whose unit is answered hands the
+    lead to the oldest waiting caller. Every other caller sleeps on its own event
     (no herd of wake-ups) until its unit is answered or it is handed the lead.
 
     One batch in flight by default: two batches of a busy system lock the same rows (the fee

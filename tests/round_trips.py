@@ -1,9 +1,10 @@
 """Counting the round trips to PostgreSQL that some code makes, as the wire sees them.
 
-libpq traces the protocol of every connection checked out (or, kept by its thread, beginning a
-transaction) meanwhile (``PQtrace``, Linux), each into a file of its own, with timestamps that
-put the connections' round trips in order; a round trip ends with the server's ``ReadyForQuery``. That counts what statement listeners
-cannot see: psycopg's own BEGIN, COMMIT and ROLLBACK, and none of those in autocommit.
+libpq traces the protocol of every connection checked out meanwhile, or beginning a transaction
+(a thread's kept connection is not checked out again), each into a file of its own (``PQtrace``,
+Linux), with timestamps that put the connections' round trips in order; a round trip ends with
+the server's ``ReadyForQuery``. That counts what statement listeners cannot see: psycopg's own
+BEGIN, COMMIT and ROLLBACK, and none of those in autocommit.
 
     with RoundTrips(engine) as trips:
         client.post(...)
@@ -69,7 +70,7 @@ class RoundTrips:
         with open(name, errors="replace") as trace:
             for line in trace:  # an SQL text's own newlines make lines of their own: skipped
                 parts = line.rstrip("\n").split("\t")
-                if len(parts) < 4:
+                if len(parts) < 4 or parts[1] not in ("F", "B"):  # timestamp, direction, length, message
                     continue
                 when, direction, message, text = parts[0], parts[1], parts[3], "\t".join(parts[4:]).strip()
                 began = began or when

@@ -420,19 +420,18 @@ class _KeptConnections:
     a single transfer a tenth of its client CPU, and with eight clients on two cores client CPU
     is the wall (issue #10, ``benchmarks/ledger_throughput.py``)."""
 
-    def __init__(self, engine: Engine, limit: int) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._limit = limit
+        self._limit = engine.pool.size() if isinstance(engine.pool, sa.pool.QueuePool) else 0
         self._local = threading.local()
         self._all: "weakref.WeakSet[_Kept]" = weakref.WeakSet()  # weak: one goes when its thread ends
-        self._lock = threading.Lock()
         event.listen(engine, "engine_disposed", self._close_all)
 
     def mine(self) -> _Kept | None:
         """This thread's, when it has a free one or may start one."""
         kept = getattr(self._local, "kept", None)
         if kept is None:
-            with self._lock:
+            with _kept_lock:
                 if len(self._all) >= self._limit:
                     return None
                 kept = self._local.kept = _Kept(self._engine)
@@ -456,11 +455,10 @@ def _kept_connection(engine: Engine) -> _Kept | None:
     on the engine itself, so that an engine dropped without ``dispose()`` takes them along."""
     kept_connections = engine.__dict__.get(_KEPT)
     if kept_connections is None:
-        limit = engine.pool.size() if isinstance(engine.pool, sa.pool.QueuePool) else 0
         with _kept_lock:
             kept_connections = engine.__dict__.get(_KEPT)
             if kept_connections is None:
-                kept_connections = engine.__dict__[_KEPT] = _KeptConnections(engine, limit)
+                kept_connections = engine.__dict__[_KEPT] = _KeptConnections(engine)
     return kept_connections.mine()
 
 

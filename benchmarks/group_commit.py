@@ -15,8 +15,9 @@ Workloads: ``uniform`` (1 cent between random wallets among --accounts), ``hot``
 credits one platform fee account), ``escrow`` (a hold, then its post: two transfers).
 pgbench's TPC-B-like script (3 updates, 1 select, 1 insert) is the reference at 1 and 8
 clients; django-hordak (pinned, into a throwaway venv) does the same uniform transfers on the
-same PostgreSQL. Prints tables; asserts nothing about time; every database ends with
-``ledger.verify`` passing.
+same PostgreSQL. Each row also shows its CPU per transfer, of this process and of the PostgreSQL
+server (``cpu.py``), and a last line what that leaves of 10x pgbench on this machine's cores.
+Prints tables; asserts nothing about time; every database ends with ``ledger.verify`` passing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from cpu import CpuMeter  # noqa: E402
 from ledger_throughput import make_database, pgbench, setup_books  # noqa: E402
 
 from amanah import ledger  # noqa: E402
@@ -114,7 +116,12 @@ class Bench:
         return sum(committed) / (time.monotonic() - started)
 
 
-def run_database(label: str, url: str, options) -> list[tuple[str, str, str, int, float, float]]:
+Row = tuple[str, str, str, int, float, float, tuple[float, float]]
+"""database, workload, mode, clients, transfers/s, transfers per commit, CPU us per transfer
+(this process, the PostgreSQL server)"""
+
+
+def run_database(label: str, url: str, options) -> list[Row]:
     engine = create_engine(url)
     migrate.upgrade(engine)
     wallets = setup_books(engine, options.accounts)
@@ -125,10 +132,11 @@ def run_database(label: str, url: str, options) -> list[tuple[str, str, str, int
     for workload, mode, clients in ROWS:
         committers = (bench.batcher.committer, group_committer(engine))
         batches_before = sum(c.batches for c in committers)
-        rate = bench.measure(workload, mode, clients, options.seconds)
+        with CpuMeter() as cpu:
+            rate = bench.measure(workload, mode, clients, options.seconds)
         batches = sum(c.batches for c in committers) - batches_before
         per_batch = rate * options.seconds / batches if batches else 0.0
-        rows.append((label, workload, mode, clients, rate, per_batch))
+        rows.append((label, workload, mode, clients, rate, per_batch, cpu.per(rate * options.seconds)))
         print(f"  {label} {workload} {mode} x{clients}: {rate:,.0f}/s", file=sys.stderr, flush=True)
     with engine.connect() as connection:
         report = ledger.verify(connection)
@@ -200,26 +208,53 @@ def hordak(server_url: str, clients: int, seconds: float, accounts: int) -> floa
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def print_tables(rows, pgbench_tps: dict[int, float], hordak_tps: dict[int, float | str], options) -> None:
+def _cpu(per: tuple[float, float], server_measured: bool = True) -> str:
+    client, server = per
+    return f"{client:>8.0f}{server:>8.0f}" if server_measured else f"{client:>8.0f}{'-':>8}"
+
+
+def print_tables(rows: list[Row], pgbench_runs: dict[int, tuple[float, tuple[float, float]]],
+                 hordak_tps: dict[int, float | str], options) -> None:
     print(f"\nTransfers/s, {options.seconds:g} s per row, {options.accounts} wallets, fsync on, "
           f"load average before: {options.load}")
     print(f"{'database':<11}{'workload':<9}{'mode':<10}{'clients':>8}{'transfers/s':>13}"
-          f"{'per commit':>11}{'x pgbench':>10}{'x single':>9}")
-    for clients, tps in pgbench_tps.items():
-        print(f"{'pgbench':<11}{'tpcb-like':<9}{'':<10}{clients:>8}{tps:>13,.0f}{'1':>11}{1:>10.2f}{'':>9}")
-    for clients, tps in hordak_tps.items():
+          f"{'per commit':>11}{'x pgbench':>10}{'x single':>9}{'cpu us: client':>16}{'server':>8}")
+    pgbench_tps = {clients: tps for clients, (tps, _cpu_per) in pgbench_runs.items()}
+    for clients, (tps, per) in pgbench_runs.items():
+        print(f"{'pgbench':<11}{'tpcb-like':<9}{'':<10}{clients:>8}{tps:>13,.0f}{'1':>11}{1:>10.2f}{'':>9}{_cpu(per)}")
+    for clients, tps in hordak_tps.items():  # (its CPU is not shown: its process also sets Django up)
         shown = f"{tps:>13,.0f}{'1':>11}{tps / pgbench_tps[clients]:>10.2f}" if isinstance(tps, float) else f"  {tps}"
         print(f"{'hordak':<11}{'uniform':<9}{'single':<10}{clients:>8}{shown}")
-    single = {(db, workload, c): rate for db, workload, mode, c, rate, _ in rows if mode == "single"}
-    for db, workload, mode, clients, rate, per_batch in rows:
+    single = {(db, workload, c): rate for db, workload, mode, c, rate, _, _ in rows if mode == "single"}
+    for db, workload, mode, clients, rate, per_batch, per in rows:
         reference = pgbench_tps[min(clients, 8) if clients > 1 else 1]
         base = single.get((db, workload, min(clients, 8)))
         per_commit = f"{per_batch:.1f}" if per_batch else ("100" if mode == "batch100" else "1")
         versus = f"{rate / base:>9.1f}" if base else f"{'':>9}"
-        print(f"{db:<11}{workload:<9}{mode:<10}{clients:>8}{rate:>13,.0f}{per_commit:>11}{rate / reference:>10.2f}{versus}")
+        print(f"{db:<11}{workload:<9}{mode:<10}{clients:>8}{rate:>13,.0f}{per_commit:>11}{rate / reference:>10.2f}"
+              f"{versus}{_cpu(per, db != 'SQLite')}")
     print("\nx pgbench: against pgbench at the same clients (64 clients against 8). x single: against "
           "one transfer per transaction, same workload, same clients (64 against 8). per commit: "
-          "transfers (escrow: steps) per transaction. Every database ended with ledger.verify() passing.")
+          "transfers (escrow: steps) per transaction. cpu us: CPU microseconds per transfer (pgbench: "
+          "per transaction) of the client (this process; pgbench's own) and of "
+          "the PostgreSQL server (SQLite runs in the client). Every database ended with ledger.verify() passing.")
+    _print_ceiling(rows, pgbench_tps)
+
+
+def _print_ceiling(rows: list[Row], pgbench_tps: dict[int, float]) -> None:
+    """What 10x pgbench at 8 clients would leave per transfer on this machine's cores, against
+    what the batcher's transfers cost in this run."""
+    batcher = next((row for row in rows if row[:4] == ("PostgreSQL", "uniform", "batcher", 64)), None)
+    if batcher is None or 8 not in pgbench_tps:
+        return
+    cores = os.cpu_count() or 1
+    target = 10 * pgbench_tps[8]
+    client, server = batcher[6]
+    print(f"\nCeiling: 10x pgbench at 8 clients is {target:,.0f} transfers/s, {1e6 * cores / target:.0f} us of CPU per "
+          f"transfer on {cores} cores for client and server together; the batcher at 64 callers spent "
+          f"{client:.0f} (client, one process: at most {1e6 / client if client else 0:,.0f}/s) + {server:.0f} (server) "
+          f"= {client + server:.0f} us: at most {1e6 * cores / (client + server) if client + server else 0:,.0f}/s "
+          f"if both kept every core busy.")
 
 
 def main() -> None:
@@ -235,12 +270,18 @@ def main() -> None:
     rows = run_database("PostgreSQL", make_database(options.postgres, "amanah_bench_group"), options)
     if not options.skip_sqlite:
         rows += run_database("SQLite", f"sqlite:////tmp/amanah_bench_{secrets.token_hex(4)}.db", options)
-    pgbench_tps = {clients: pgbench(options.postgres, clients, max(1, round(options.seconds))) for clients in (1, 8)}
+    pgbench_runs: dict[int, tuple[float, tuple[float, float]]] = {}
     hordak_tps: dict[int, float | str] = {}
+    for clients in (1, 8):
+        seconds = max(1, round(options.seconds))
+        pgbench(options.postgres, clients, 1)  # its database made and warm before the measured run
+        with CpuMeter() as cpu:
+            tps = pgbench(options.postgres, clients, seconds)
+        pgbench_runs[clients] = (tps, cpu.per(tps * seconds))
     if not options.skip_hordak:
         for clients in (1, 8):
             hordak_tps[clients] = hordak(options.postgres, clients, options.seconds, 100)
-    print_tables(rows, pgbench_tps, hordak_tps, options)
+    print_tables(rows, pgbench_runs, hordak_tps, options)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 
 
 class TestServing:
@@ -16,6 +19,16 @@ class TestServing:
         document = httpx.get(f"{live_server.url}/openapi.json").json()
         assert document["info"]["title"] == "Amanah"
         assert "/v1/admin/ledger/verify" in document["paths"]
+
+    @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the process's map from /proc")
+    def test_the_server_parses_http_and_runs_its_loop_in_c(self, live_server):
+        # httptools and uvloop, not h11 and asyncio's pure-Python loop: a fourth of the
+        # framework's floor endpoint's throughput (benchmarks/README.md, session 8). uvicorn falls
+        # back to the slow pair without a word when the fast one is missing from the install.
+        httpx.get(f"{live_server.url}/healthz").raise_for_status()
+        mapped = Path(f"/proc/{live_server.process.pid}/maps").read_text()
+        assert "/httptools/parser/" in mapped
+        assert "/uvloop/loop." in mapped
 
     def test_an_unknown_path_is_a_404_in_the_api_error_shape(self, live_server):
         response = httpx.get(f"{live_server.url}/v1/nothing-here")

@@ -75,10 +75,38 @@ class TestAThreadsConnection:
 
         assert run_in_transaction(own_engine, driver_connection) is not first
 
-    def test_autocommit_work_does_not_take_it(self, own_engine):
+    @pytest.mark.postgres_only  # SQLite's autocommit is an execution option of a connection of its own
+    def test_autocommit_work_runs_on_it_and_leaves_it_transactional(self, own_engine):
+        seen = checkouts(own_engine)
         kept = run_in_transaction(own_engine, driver_connection)
-        assert run_autocommit(own_engine, driver_connection) is not kept
-        assert run_in_transaction(own_engine, driver_connection) is kept
+
+        assert run_autocommit(own_engine, lambda c: (driver_connection(c), driver_connection(c).autocommit)) == (kept, True)
+        assert len(seen) == 1 and not kept.autocommit
+        run_in_transaction(own_engine, lambda c: c.execute(sa.text("CREATE TABLE kept_probe (n INTEGER)")))
+
+        def fails(connection):
+            connection.execute(sa.text("INSERT INTO kept_probe VALUES (1)"))
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError):  # the transaction after it is still all or nothing
+            run_in_transaction(own_engine, fails)
+        assert run_autocommit(own_engine, lambda c: c.execute(sa.text("SELECT count(*) FROM kept_probe")).scalar()) == 0
+        with pytest.raises(ValueError):  # autocommit work that fails leaves it switched back too
+            run_autocommit(own_engine, fails)
+        assert not kept.autocommit and run_in_transaction(own_engine, driver_connection) is kept
+        assert run_autocommit(own_engine, lambda c: c.execute(sa.text("SELECT count(*) FROM kept_probe")).scalar()) == 1
+        run_in_transaction(own_engine, lambda c: c.execute(sa.text("DROP TABLE kept_probe")))
+        assert len(seen) == 1
+
+    @pytest.mark.postgres_only
+    def test_autocommit_work_inside_a_transaction_gets_a_connection_of_its_own(self, own_engine):
+        def outer(connection):
+            return driver_connection(connection), run_autocommit(own_engine, driver_connection)
+
+        outer_connection, inner_connection = run_in_transaction(own_engine, outer)
+
+        assert outer_connection is not inner_connection and not outer_connection.autocommit
+        assert run_in_transaction(own_engine, driver_connection) is outer_connection
 
 
 class TestThreads:

@@ -274,12 +274,11 @@ def run_autocommit(engine: Engine, work: Callable[[Connection], T]) -> T:
     PostgreSQL: the DBAPI connection's own autocommit, on the thread's kept connection (switched
     on for the work and off after it), or, for a thread without one, on a connection checked out
     for the work (SQLAlchemy's ``AUTOCOMMIT`` isolation level, undone when the connection goes
-    back to the pool). SQLite: the engine's ``BEGIN
-    IMMEDIATE`` is left out and the sqlite3 module, told never to begin transactions itself
-    (``_create_sqlite_engine``), runs each statement as its own transaction: a read takes no
-    lock that writers wait for (WAL), a write waits for the write lock as BEGIN IMMEDIATE would.
-    SQLAlchemy's ``AUTOCOMMIT`` is not used there: undoing it at check-in would hand
-    transactions back to the sqlite3 module.
+    back to the pool). SQLite: the engine's ``BEGIN IMMEDIATE`` is left out and the sqlite3
+    module, told never to begin transactions itself (``_create_sqlite_engine``), runs each
+    statement as its own transaction: a read takes no lock that writers wait for (WAL), a write
+    waits for the write lock as BEGIN IMMEDIATE would. SQLAlchemy's ``AUTOCOMMIT`` is not used
+    there: undoing it at check-in would hand transactions back to the sqlite3 module.
     """
     return _run_alone(engine, work, attempt=_run_autocommit_once)
 
@@ -392,9 +391,9 @@ def _run_once(engine: Engine, work: Callable[[Connection], T], phase: list[str])
 
 class _Kept:
     """One thread's connection to one engine, checked out of the pool once and kept between the
-    thread's transactions; back to the pool when the thread ends (this object goes with the
-    thread's local data) or when it was invalidated (the server went away); closed at
-    ``dispose()``."""
+    thread's transactions (and its autocommit work, on PostgreSQL); back to the pool when the
+    thread ends (this object goes with the thread's local data) or when it was invalidated (the
+    server went away); closed at ``dispose()``."""
 
     __slots__ = ("engine", "connection", "busy", "disposed", "__weakref__")
 

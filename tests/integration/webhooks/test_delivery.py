@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import base64
+import socket
+
 import pytest
 import sqlalchemy as sa
 
@@ -239,3 +242,16 @@ class TestSeveralWorkers:
             mine = connection.execute(sa.select(sa.func.count()).select_from(deliveries).where(
                 deliveries.c.id.in_(ids_first | ids_second))).scalar()
         assert mine == len(ids_first | ids_second)
+
+
+class TestTheReceiver:
+    def test_a_request_whose_sender_went_away_mid_body_is_not_received(self, receiver):
+        # as a killed delivering worker leaves it: the headers sent, the body only in part
+        receiver.secret = "whsec_" + base64.b64encode(b"k" * 24).decode()
+        host, port = receiver.server.server_address[:2]
+        with socket.create_connection((host, port)) as sender:
+            sender.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 40\r\n\r\n{\"type\": \"trade.")
+            sender.shutdown(socket.SHUT_WR)
+            assert sender.recv(100) == b""  # closed without an answer
+        assert receiver.received == []

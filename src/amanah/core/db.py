@@ -302,8 +302,7 @@ def _run_autocommit_kept(kept: "_Kept", work: Callable[[Connection], T], phase: 
     open, and its COMMIT at the end of ``begin()`` is none in autocommit). A connection checked
     out for the work instead costs a check-out, SQLAlchemy's switch and the pool's reset: a
     bearer token's look-up took 0.25 ms of CPU that way, a bare ``SELECT 1`` 0.2 (issue #10)."""
-    connection = kept.take()
-    try:
+    with kept as connection:
         driver = connection.connection.driver_connection
         driver.autocommit = True
         try:
@@ -313,8 +312,6 @@ def _run_autocommit_kept(kept: "_Kept", work: Callable[[Connection], T], phase: 
         finally:
             if not connection.invalidated:
                 driver.autocommit = False
-    finally:
-        kept.give_back()
 
 
 def _run_alone(engine: Engine, work: Callable[[Connection], T], *,
@@ -363,28 +360,21 @@ def _run_once(engine: Engine, work: Callable[[Connection], T], phase: list[str])
     """One attempt; ``phase[0]`` says how far it got (nothing sent, work sent, COMMIT sent)."""
     callbacks: list[Callable[[], None]] = []
     kept = _kept_connection(engine)
-    connection = kept.take() if kept is not None else engine.connect()
-    try:
-        with connection.begin():
-            phase[0] = _WORKING
-            # info lives as long as the pooled DBAPI connection: the list is removed before
-            # the connection goes back to the pool, and fired only after the commit.
-            connection.info[_AFTER_COMMIT] = callbacks
-            try:
-                value = work(connection)
-            except DBAPIError as error:
-                if _sqlstate(error) == _READ_ONLY_SQLSTATE:
-                    connection.invalidate()  # a demoted primary: the next connection finds the new one
-                raise
-            finally:
-                if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
-                    connection.info.pop(_AFTER_COMMIT, None)
-            phase[0] = _COMMITTING
-    finally:
-        if kept is not None:
-            kept.give_back()
-        else:
-            connection.close()
+    with (kept if kept is not None else engine.connect()) as connection, connection.begin():
+        phase[0] = _WORKING
+        # info lives as long as the pooled DBAPI connection: the list is removed before
+        # the connection goes back to the pool, and fired only after the commit.
+        connection.info[_AFTER_COMMIT] = callbacks
+        try:
+            value = work(connection)
+        except DBAPIError as error:
+            if _sqlstate(error) == _READ_ONLY_SQLSTATE:
+                connection.invalidate()  # a demoted primary: the next connection finds the new one
+            raise
+        finally:
+            if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
+                connection.info.pop(_AFTER_COMMIT, None)
+        phase[0] = _COMMITTING
     _fire(callbacks)
     return value
 
@@ -404,7 +394,8 @@ class _Kept:
         self.disposed = False
         """Set by ``dispose()`` while a transaction was using it: closed when given back."""
 
-    def take(self) -> Connection:
+    def __enter__(self) -> Connection:
+        """``with kept as connection``: taken for the block (``busy``), given back after it."""
         self.busy = True
         if self.connection is None:
             try:
@@ -414,7 +405,7 @@ class _Kept:
                 raise
         return self.connection
 
-    def give_back(self) -> None:
+    def __exit__(self, *_exc) -> None:
         self.busy = False
         if self.disposed:
             self.release(close=True)

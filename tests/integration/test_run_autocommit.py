@@ -1,6 +1,8 @@
 """``run_autocommit``: work that needs no transaction runs without BEGIN and COMMIT (one round
 trip per statement), on both databases, with ``run_in_transaction``'s handling of a database
-that goes away, and the pooled connection is an ordinary transactional one again afterwards."""
+that goes away, and the pooled connection is an ordinary transactional one again afterwards.
+``after_commit`` callbacks run once the work has returned; after ``commit_point`` a lost
+connection is an unknown outcome, as a lost COMMIT is."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from amanah.core import limits
-from amanah.core.db import create_engine, run_autocommit, run_in_transaction
-from amanah.core.errors import DatabaseUnavailable
+from amanah.core.db import after_commit, commit_point, create_engine, run_autocommit, run_in_transaction
+from amanah.core.errors import CommitOutcomeUnknown, DatabaseUnavailable
 from tests.conftest import ON_POSTGRES, _create_postgres_database, _drop_postgres_database
 
 
@@ -161,3 +163,74 @@ def test_a_database_that_stays_away_is_database_unavailable(monkeypatch):
     finally:
         engine.dispose()
     assert ran == []
+
+
+class TestAfterCommit:
+    def test_callbacks_run_once_the_work_has_returned(self, scratch):
+        ran = []
+
+        def work(connection):
+            _add(connection, "counted")
+            after_commit(connection, lambda: ran.append(_notes_now(scratch)))
+            return "done"
+
+        assert run_autocommit(scratch, work) == "done"
+        assert ran == [["counted"]]
+
+    def test_no_callback_runs_when_the_work_raises(self, scratch):
+        ran = []
+
+        def work(connection):
+            after_commit(connection, lambda: ran.append(1))
+            raise RuntimeError("the work fails")
+
+        with pytest.raises(RuntimeError):
+            run_autocommit(scratch, work)
+        assert ran == []
+
+
+def _notes_now(engine) -> list[str]:
+    with engine.connect() as other:
+        return _notes(other)
+
+
+@pytest.mark.postgres_only
+class TestACommitPoint:
+    def test_a_connection_lost_after_it_is_commit_outcome_unknown_and_not_run_again(self, scratch):
+        attempts = []
+
+        def work(connection):
+            attempts.append(1)
+            commit_point(connection)
+            connection.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+        with pytest.raises(CommitOutcomeUnknown):
+            run_autocommit(scratch, work)
+        assert attempts == [1]
+
+    def test_a_conflict_after_it_still_runs_the_work_again(self, scratch):
+        attempts = []
+
+        def work(connection):
+            attempts.append(1)
+            commit_point(connection)
+            if len(attempts) == 1:  # a deadlock's SQLSTATE: the statement was rolled back
+                connection.execute(sa.text("DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$"))
+            _add(connection, "written once")
+
+        run_autocommit(scratch, work)
+        assert len(attempts) == 2 and _notes_now(scratch) == ["written once"]
+
+
+@pytest.mark.postgres_only
+def test_a_write_refused_by_a_standby_is_run_again_on_a_new_connection(scratch):
+    attempts = []
+
+    def work(connection):
+        attempts.append(1)
+        if len(attempts) == 1:  # as a demoted primary's pooled connection answers (SQLSTATE 25006)
+            connection.execute(sa.text("SET default_transaction_read_only = on"))
+        _add(connection, "written")
+
+    run_autocommit(scratch, work)
+    assert len(attempts) == 2 and _notes_now(scratch) == ["written"]

@@ -238,12 +238,26 @@ _AFTER_COMMIT = "amanah.after_commit"
 def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
     """Runs ``callback`` once the transaction that ``run_in_transaction`` owns on ``connection``
     has committed; never if it rolls back or is run again (a retry starts a fresh list), nor if
-    the unit's savepoint is rolled back in a group commit. For side effects that must only
-    follow committed work (metrics); it must not fail. Outside ``run_in_transaction`` (a
-    transaction begun by hand) nothing runs."""
+    the unit's savepoint is rolled back in a group commit. In ``run_autocommit`` work, once the
+    work has returned (each of its statements committed on its own), never if it raised. For
+    side effects that must only follow committed work (metrics); it must not fail. Outside
+    those two (a transaction begun by hand) nothing runs."""
     callbacks = connection.info.get(_AFTER_COMMIT)
     if callbacks is not None:
         callbacks.append(callback)
+
+
+_PHASE = "amanah.phase"
+
+
+def commit_point(connection: Connection) -> None:
+    """In ``run_autocommit`` work, before a statement that writes and commits whole (several
+    rows, all or nothing): if the connection is lost from here on, the write may have been
+    made, so the work is not run again and ``CommitOutcomeUnknown`` (503) is raised, as for a
+    connection lost during ``run_in_transaction``'s COMMIT."""
+    phase = connection.info.get(_PHASE)
+    if phase is not None:
+        phase[0] = _COMMITTING
 
 
 def _fire(callbacks: list[Callable[[], None]]) -> None:
@@ -268,8 +282,8 @@ def run_autocommit(engine: Engine, work: Callable[[Connection], T]) -> T:
     Errors are handled as by ``run_in_transaction`` (the same code): a conflict runs ``work``
     again; a database that went away runs it again on a new connection, then ``DatabaseUnavailable``
     (503). A write whose connection is lost may have committed, so ``work`` must be safe to run
-    again after any of its statements took effect (there is no COMMIT, so never
-    ``CommitOutcomeUnknown``).
+    again after any of its statements took effect, unless it called ``commit_point`` before
+    that write: then a lost connection raises ``CommitOutcomeUnknown``, as a lost COMMIT does.
 
     PostgreSQL: the DBAPI connection's own autocommit, on the thread's kept connection (switched
     on for the work and off after it), or, for a thread without one, on a connection checked out
@@ -284,19 +298,23 @@ def run_autocommit(engine: Engine, work: Callable[[Connection], T]) -> T:
 
 
 def _run_autocommit_once(engine: Engine, work: Callable[[Connection], T], phase: list[str]) -> T:
+    callbacks: list[Callable[[], None]] = []
     kept = None if is_sqlite(engine) else _kept_connection(engine)
     if kept is not None:
-        return _run_autocommit_kept(kept, work, phase)
-    with engine.connect() as connection:
-        if is_sqlite(engine):
-            connection.execution_options(**{_SQLITE_AUTOCOMMIT: True})
-        else:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-        phase[0] = _WORKING
-        return work(connection)
+        value = _run_autocommit_kept(kept, work, phase, callbacks)
+    else:
+        with engine.connect() as connection:
+            if is_sqlite(engine):
+                connection.execution_options(**{_SQLITE_AUTOCOMMIT: True})
+            else:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            value = _work_on(connection, work, phase, callbacks, autocommit=True)
+    _fire(callbacks)
+    return value
 
 
-def _run_autocommit_kept(kept: "_Kept", work: Callable[[Connection], T], phase: list[str]) -> T:
+def _run_autocommit_kept(kept: "_Kept", work: Callable[[Connection], T], phase: list[str],
+                         callbacks: list[Callable[[], None]]) -> T:
     """PostgreSQL, on the thread's kept connection: the driver's autocommit is switched on for
     the work and off again, both on the client (psycopg sends nothing while no transaction is
     open, and its COMMIT at the end of ``begin()`` is none in autocommit). A connection checked
@@ -307,11 +325,32 @@ def _run_autocommit_kept(kept: "_Kept", work: Callable[[Connection], T], phase: 
         driver.autocommit = True
         try:
             with connection.begin():  # SQLAlchemy's own state; nothing is sent for it
-                phase[0] = _WORKING
-                return work(connection)
+                return _work_on(connection, work, phase, callbacks, autocommit=True)
         finally:
             if not connection.invalidated:
                 driver.autocommit = False
+
+
+def _work_on(connection: Connection, work: Callable[[Connection], T], phase: list[str],
+             callbacks: list[Callable[[], None]], *, autocommit: bool = False) -> T:
+    """``work(connection)`` with ``after_commit``'s list and, in autocommit, ``commit_point``'s
+    phase in the connection's info (it lives as long as the pooled DBAPI connection: both are
+    removed before the connection goes back to the pool). A demoted primary's connection is
+    invalidated, so that the next attempt finds the new one."""
+    phase[0] = _WORKING
+    connection.info[_AFTER_COMMIT] = callbacks
+    if autocommit:
+        connection.info[_PHASE] = phase
+    try:
+        return work(connection)
+    except DBAPIError as error:
+        if _sqlstate(error) == _READ_ONLY_SQLSTATE:
+            connection.invalidate()
+        raise
+    finally:
+        if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
+            connection.info.pop(_AFTER_COMMIT, None)
+            connection.info.pop(_PHASE, None)
 
 
 def _run_alone(engine: Engine, work: Callable[[Connection], T], *,
@@ -361,19 +400,7 @@ def _run_once(engine: Engine, work: Callable[[Connection], T], phase: list[str])
     callbacks: list[Callable[[], None]] = []
     kept = _kept_connection(engine)
     with (kept if kept is not None else engine.connect()) as connection, connection.begin():
-        phase[0] = _WORKING
-        # info lives as long as the pooled DBAPI connection: the list is removed before
-        # the connection goes back to the pool, and fired only after the commit.
-        connection.info[_AFTER_COMMIT] = callbacks
-        try:
-            value = work(connection)
-        except DBAPIError as error:
-            if _sqlstate(error) == _READ_ONLY_SQLSTATE:
-                connection.invalidate()  # a demoted primary: the next connection finds the new one
-            raise
-        finally:
-            if not connection.invalidated:  # (an invalidated connection's info cannot be reached)
-                connection.info.pop(_AFTER_COMMIT, None)
+        value = _work_on(connection, work, phase, callbacks)
         phase[0] = _COMMITTING
     _fire(callbacks)
     return value

@@ -14,7 +14,9 @@
   one update per account (one statement on PostgreSQL). Group commit builds on this. On
   PostgreSQL a batch of one plainly valid direct or pending transfer takes a fast path: one
   call of ``ledger_transfer_one`` (migrations 0014, 0016) applies it, or writes nothing and leaves it
-  to the engine, which decides every refusal.
+  to the engine, which decides every refusal. A statement of another module's can make such a
+  transfer along with its own rows (``transfer_in_statement``, ``TRANSFER_ONE_OR_RAISE``,
+  migration 0017): all of it, or nothing when the engine must judge the transfer.
 
 Group commit and hot accounts (issue 10; figures in ``benchmarks/README.md``):
 
@@ -46,9 +48,12 @@ from amanah.ledger.service import (
     create_transfers,
     expire_due,
     get_account,
+    made_in_statement,
     open_account,
     open_accounts,
+    transfer_in_statement,
 )
+from amanah.ledger.sql import NOT_APPLIED_SQLSTATE, TRANSFER_ONE_OR_RAISE, account_id_of
 from amanah.ledger.types import (
     Account,
     AccountKey,
@@ -63,6 +68,7 @@ from amanah.ledger.verify import VerifyReport, verify
 
 __all__ = [
     "Account", "AccountKey", "AccountKind", "Transfer", "TransferKind", "TransferOutcome", "TransferRequest",
-    "TransferResult", "VerifyReport", "create_linked", "create_transfer", "create_transfers",
-    "expire_due", "get_account", "open_account", "open_accounts", "verify",
+    "TransferResult", "VerifyReport", "NOT_APPLIED_SQLSTATE", "TRANSFER_ONE_OR_RAISE", "account_id_of",
+    "create_linked", "create_transfer", "create_transfers", "expire_due", "get_account", "made_in_statement",
+    "open_account", "open_accounts", "transfer_in_statement", "verify",
 ]

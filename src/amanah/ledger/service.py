@@ -104,10 +104,9 @@ def _transfer_one(connection: Connection, request: TransferRequest, now: datetim
     wrote nothing (a missing account, two currencies, a limit, an id already used, ...) and the
     engine must judge it, in the same transaction. The fields are checked here first, by the
     engine's own rules."""
-    if (request.kind not in (TransferKind.DIRECT, TransferKind.PENDING) or request.linked
-            or not request.debit_account_id or not request.credit_account_id or check_fields(request) is not None):
+    if not _plain(request):
         return None
-    expires_at = now + timedelta(seconds=request.timeout_s) if request.timeout_s is not None else None
+    expires_at = _expires_at(request, now)
     try:
         currency = sql.transfer_one(connection, request, now=now, expires_at=expires_at)
     except IntegrityError as error:
@@ -119,6 +118,35 @@ def _transfer_one(connection: Connection, request: TransferRequest, now: datetim
     return TransferOutcome(R.OK, Transfer(
         request.id, request.kind, request.debit_account_id, request.credit_account_id, currency, request.amount,
         None, request.timeout_s, expires_at, request.code, request.reference, now))
+
+
+def _plain(request: TransferRequest) -> bool:
+    """A direct or pending transfer, unlinked, between two given accounts, with valid fields:
+    one for the fast path (which still writes nothing unless both accounts allow it)."""
+    return (request.kind in (TransferKind.DIRECT, TransferKind.PENDING) and not request.linked
+            and bool(request.debit_account_id) and bool(request.credit_account_id) and check_fields(request) is None)
+
+
+def _expires_at(request: TransferRequest, now: datetime) -> datetime | None:
+    return now + timedelta(seconds=request.timeout_s) if request.timeout_s is not None else None
+
+
+def transfer_in_statement(request: TransferRequest, *, now: datetime) -> dict | None:
+    """PostgreSQL, for a statement of the caller's that calls ``sql.TRANSFER_ONE_OR_RAISE`` and
+    must write nothing unless the transfer is applied (where the fast path would leave it to
+    the engine, that raises SQLSTATE ``sql.NOT_APPLIED_SQLSTATE`` and the statement is rolled
+    back): the values to bind. None when the transfer is not for the fast path at all. Either
+    way the long way (``create_linked`` in a transaction) judges it. Once the statement has
+    applied it, ``made_in_statement`` counts it."""
+    if not _plain(request):
+        return None
+    return sql.transfer_one_values(request, now=now, expires_at=_expires_at(request, now))
+
+
+def made_in_statement(connection: Connection, request: TransferRequest) -> None:
+    """Counts a transfer that a statement of the caller's applied (``transfer_in_statement``),
+    once the work it is in has committed."""
+    metrics.count_transfers(connection, [request.kind.value])
 
 
 def _write(connection: Connection, state: BatchState, before: dict[int, Account]) -> None:

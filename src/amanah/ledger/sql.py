@@ -79,6 +79,15 @@ _find_accounts = sa.select(*_ACCOUNT_COLUMNS).where(
 )
 
 
+def account_id_of(kind: AccountKind, owner_ref, currency) -> sa.ScalarSelect:
+    """The id of the account of this kind, owner and currency (values, or columns of the
+    caller's statement), NULL when there is none: a scalar subquery, by the accounts' unique
+    (kind, owner_ref, currency) index."""
+    return sa.select(accounts.c.id).where(
+        accounts.c.kind == kind.value, accounts.c.owner_ref == owner_ref, accounts.c.currency == currency,
+    ).scalar_subquery()
+
+
 def find_accounts(connection: Connection, keys: Collection[AccountKey]) -> dict[AccountKey, Account]:
     """The accounts that exist among ``keys``, in one statement."""
     if not keys:
@@ -220,6 +229,30 @@ def read_batch(connection: Connection, transfer_ids: Collection[str], pending_id
 
 
 _TRANSFER_ONE = "SELECT ledger_transfer_one(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_TRANSFER_ONE_ARGUMENTS = (
+    ("id", sa.String), ("kind", sa.String), ("debit", sa.BigInteger), ("credit", sa.BigInteger),
+    ("amount", sa.BigInteger), ("timeout_s", sa.Integer), ("expires_at", sa.DateTime(timezone=True)),
+    ("code", sa.String), ("reference", sa.String), ("now", sa.DateTime(timezone=True)),
+)
+
+TRANSFER_ONE_OR_RAISE = sa.func.ledger_transfer_one_or_raise(
+    *(sa.bindparam(f"transfer_{name}", type_=type_) for name, type_ in _TRANSFER_ONE_ARGUMENTS), type_=sa.String)
+"""``ledger_transfer_one_or_raise(...)`` (migration 0017) as an expression for a statement of
+the caller's, bound by ``transfer_one_values``: the transfer applied, or SQLSTATE
+``NOT_APPLIED_SQLSTATE`` raised where ``ledger_transfer_one`` returns NULL."""
+
+NOT_APPLIED_SQLSTATE = "AMN01"
+
+
+def _transfer_one_arguments(request: TransferRequest, now: datetime, expires_at: datetime | None) -> tuple:
+    return (request.id, request.kind.value, request.debit_account_id, request.credit_account_id,
+            request.amount, request.timeout_s, expires_at, request.code, request.reference, now)
+
+
+def transfer_one_values(request: TransferRequest, *, now: datetime, expires_at: datetime | None) -> dict:
+    """The bound values of ``TRANSFER_ONE_OR_RAISE`` for this transfer."""
+    return {f"transfer_{name}": value
+            for (name, _), value in zip(_TRANSFER_ONE_ARGUMENTS, _transfer_one_arguments(request, now, expires_at))}
 
 
 def transfer_one(connection: Connection, request: TransferRequest, *, now: datetime,
@@ -235,8 +268,7 @@ def transfer_one(connection: Connection, request: TransferRequest, *, now: datet
     A driver error is handed to SQLAlchemy's own handling of one, so callers see what
     ``connection.execute`` raises (``IntegrityError``, ``OperationalError``, ...) and a lost
     connection is invalidated as it would be there."""
-    parameters = (request.id, request.kind.value, request.debit_account_id, request.credit_account_id,
-                  request.amount, request.timeout_s, expires_at, request.code, request.reference, now)
+    parameters = _transfer_one_arguments(request, now, expires_at)
     try:
         return connection.connection.driver_connection.execute(_TRANSFER_ONE, parameters).fetchone()[0]
     except BaseException as error:  # as SQLAlchemy's own execution catches them

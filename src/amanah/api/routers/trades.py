@@ -178,8 +178,13 @@ def pay(trade_id: str, body: PayBody, user=Depends(current_user), engine: Engine
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
     if body.source == "balance":
-        trade = run_money_movement(engine, settings,
-                                   lambda c: trades.pay_from_balance(c, settings, trade_id, user.id, request, now=now))
+        # One statement when the trade is plainly payable (PostgreSQL; not with group commit on,
+        # which shares commits instead); otherwise, or if it wrote nothing, the transaction.
+        trade = (None if settings.group_commit
+                 else trades.pay_from_balance_at_once(engine, trade_id, user.id, request, now=now))
+        if trade is None:
+            trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
+                c, settings, trade_id, user.id, request, now=now))
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
     return _out(engine, settings, trade)

@@ -68,20 +68,35 @@ def emit(connection: Connection, *, platform_id: str, event_type: str, subject_i
 
     Deliveries about one ``subject_id`` go to each endpoint in the order of these calls: call it
     while holding the subject's row lock, so that this order is the order of the changes."""
-    assert event_type in EVENT_TYPES, f"unknown event type {event_type!r}"
-    event_id = new_id("evt")
-    payload = json.dumps({"type": str(event_type), "timestamp": rfc3339(now), "data": data},
-                         default=_json_default, separators=(",", ":"), ensure_ascii=False)
-    assert len(payload.encode("utf-8")) <= limits.WEBHOOK_PAYLOAD_BYTES_MAX, "webhook payload too large"
-    values = {"event_id": event_id, "platform_id": platform_id, "event_type": str(event_type),
-              "subject_id": subject_id, "payload": payload, "now": now,
-              "subscribed": _subscribed_pattern(str(event_type)), "delivery_id_stem": new_id("whd")[:-2]}
+    values = event_values(platform_id=platform_id, event_type=event_type, subject_id=subject_id, data=data, now=now)
     if is_sqlite(connection):  # no INSERT in a WITH clause
         connection.execute(_RECORD, values)
         connection.execute(_QUEUE, values)
     else:
         connection.execute(_RECORD_AND_QUEUE, values)
-    return event_id
+    return values["event_id"]
+
+
+def event_values(*, platform_id: str, event_type: str, subject_id: str, data: dict, now: datetime) -> dict:
+    """An event's new ids and payload, bound to ``emit``'s statements or to ``emitted_with``'s."""
+    assert event_type in EVENT_TYPES, f"unknown event type {event_type!r}"
+    payload = json.dumps({"type": str(event_type), "timestamp": rfc3339(now), "data": data},
+                         default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    assert len(payload.encode("utf-8")) <= limits.WEBHOOK_PAYLOAD_BYTES_MAX, "webhook payload too large"
+    return {"event_id": new_id("evt"), "event_platform_id": platform_id, "event_type": str(event_type),
+            "event_subject_id": subject_id, "event_payload": payload, "event_now": now,
+            "event_subscribed": _subscribed_pattern(str(event_type)), "event_delivery_id_stem": new_id("whd")[:-2]}
+
+
+def emitted_with(guard: sa.CTE) -> list[sa.CTE]:
+    """PostgreSQL: ``emit`` as two CTEs (record, queue) for a statement of the caller's that
+    writes the subject's change in its CTE ``guard`` (one row, or none): the event is recorded
+    and queued when the guard wrote its row, and not at all when it wrote none. Bound by
+    ``event_values``; add them with ``add_cte``."""
+    recorded = events.insert().from_select(
+        list(_EVENT_COLUMNS), sa.select(*_EVENT_COLUMNS.values()).select_from(guard),
+    ).returning(events.c.id).cte("recorded_event")
+    return [recorded, _queue_to_subscribers(endpoints.join(recorded, sa.true()), recorded.c.id).cte("queued")]
 
 
 _PLACES = "".join(f"{place:02d}" for place in range(100))
@@ -106,25 +121,31 @@ def _queue_to_subscribers(source, event_id) -> sa.Insert:
     endpoint (ids: ``_PLACES``)."""
     # row_number() is a bigint on PostgreSQL, whose substr takes an integer
     place = sa.cast(sa.func.row_number().over(order_by=endpoints.c.id.desc()), sa.Integer) - 1
-    delivery_id = sa.bindparam("delivery_id_stem", type_=sa.String).concat(
+    delivery_id = sa.bindparam("event_delivery_id_stem", type_=sa.String).concat(
         sa.func.substr(sa.literal_column(f"'{_PLACES}'", sa.String), place * 2 + 1, 2))  # digits: safe inline
-    now = sa.bindparam("now", type_=UTCDateTime)
-    rows = (sa.select(delivery_id, endpoints.c.id, event_id, sa.bindparam("subject_id", type_=sa.String),
+    now = sa.bindparam("event_now", type_=UTCDateTime)
+    rows = (sa.select(delivery_id, endpoints.c.id, event_id, sa.bindparam("event_subject_id", type_=sa.String),
                       sa.literal("pending", sa.String), sa.literal(0), now, now)
             .select_from(source)
-            .where(endpoints.c.platform_id == sa.bindparam("platform_id", type_=sa.String),
+            .where(endpoints.c.platform_id == sa.bindparam("event_platform_id", type_=sa.String),
                    endpoints.c.deleted_at.is_(None), endpoints.c.status == "enabled",
-                   sa.cast(endpoints.c.events, sa.Text).like(sa.bindparam("subscribed", type_=sa.String), escape="/"))
+                   sa.cast(endpoints.c.events, sa.Text).like(sa.bindparam("event_subscribed", type_=sa.String), escape="/"))
             .order_by(endpoints.c.id.desc()))
     return deliveries.insert().from_select(
         ["id", "endpoint_id", "event_id", "subject_id", "status", "attempts", "next_attempt_at", "created_at"], rows)
 
 
 # Built once, bound per call: a statement built per call costs more Python than its round trip.
-_RECORD = events.insert().values(
-    id=sa.bindparam("event_id", type_=sa.String), platform_id=sa.bindparam("platform_id", type_=sa.String),
-    type=sa.bindparam("event_type", type_=sa.String), subject_id=sa.bindparam("subject_id", type_=sa.String),
-    payload=sa.bindparam("payload", type_=sa.Text), created_at=sa.bindparam("now", type_=UTCDateTime))
+_EVENT_COLUMNS = {
+    column: sa.bindparam(name, type_=type_) for column, name, type_ in (
+        ("id", "event_id", sa.String), ("platform_id", "event_platform_id", sa.String), ("type", "event_type", sa.String),
+        ("subject_id", "event_subject_id", sa.String), ("payload", "event_payload", sa.Text),
+        ("created_at", "event_now", UTCDateTime))
+}
+"""An event's columns and the names ``event_values`` binds them by: all begin with ``event_``, so
+that a statement of the caller's (``emitted_with``) can bind them beside its own (SQLAlchemy would
+take a value named after a column of a table the statement updates for that column's new value)."""
+_RECORD = events.insert().values(_EVENT_COLUMNS)
 _QUEUE = _queue_to_subscribers(endpoints, sa.bindparam("event_id", type_=sa.String))
 _recorded = _RECORD.returning(events.c.id).cte("recorded_event")
 _RECORD_AND_QUEUE = _queue_to_subscribers(endpoints.join(_recorded, sa.true()), _recorded.c.id).add_cte(_recorded)

@@ -2,15 +2,19 @@
 
 Escrow is one pending ledger transfer from the buyer's wallet to the seller's, so the buyer and
 the seller both see the money as held. Paying in another currency converts first, at a locked
-quote, in the same linked batch: all of it happens or none of it."""
+quote, in the same linked batch: all of it happens or none of it. On PostgreSQL a plain payment
+from the balance first tries ``pay_from_balance_at_once``: one read, one statement that writes it
+all, no transaction (issue #10)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from amanah import ledger
 from amanah.fx import service as fx_service
@@ -18,12 +22,16 @@ from amanah.fx.types import Quote
 from amanah.cards import charges
 from amanah.core import service_mode
 from amanah.core.config import Settings
-from amanah.core.db import run_in_transaction
-from amanah.core.errors import AppError, Conflict, InvalidRequest, NotFound
-from amanah.ledger import TransferRequest
+from amanah.core.db import commit_point, is_sqlite, run_autocommit, run_in_transaction
+from amanah.core.errors import AppError, Conflict, InvalidRequest
+from amanah.ledger import AccountKind, TransferRequest
 from amanah.money import Money
 from amanah.trades.models import trades
-from amanah.trades.service.common import Trade, account_ids, clearing_account, emit, load, save, wallet
+from amanah.platforms.webhooks import service as webhooks
+from amanah.trades.service.common import (
+    ROW_VERSION, Trade, account_ids, clearing_account, emit, event_values, load, no_trade, save,
+    save_if_unchanged, save_if_unchanged_values, wallet,
+)
 from amanah.trades.states import TradeStatus, check_transition
 
 PAYMENT_IN_PROGRESS = {"processing", "requires_action"}
@@ -38,9 +46,12 @@ class PayRequest:
 
 
 def _lock_for_payment(connection: Connection, trade_id: str, buyer_user_id: str) -> Trade:
-    trade = load(connection, trade_id, for_update=True)
+    return _payable(load(connection, trade_id, for_update=True), trade_id, buyer_user_id)
+
+
+def _payable(trade: Trade, trade_id: str, buyer_user_id: str) -> Trade:
     if trade.buyer_user_id != buyer_user_id:
-        raise NotFound(f"No trade {trade_id[:40]}.", param="id")
+        raise no_trade(trade_id)
     check_transition(trade.status, TradeStatus.HELD, "paid")
     if trade.payment_status in PAYMENT_IN_PROGRESS:
         raise Conflict("A payment for this trade is already under way; finish or wait for it.",
@@ -76,18 +87,29 @@ def _hold_transfers(connection: Connection, trade: Trade, quote, now: datetime) 
         requests += fx_service.conversion_transfers(
             connection, quote=quote, from_account_id=buyer_pay_wallet[0], to_account_id=buyer_trade_wallet,
             transfer_id_prefix=f"{trade.id}:pay", now=now, link_to_next=True)
-    requests.append(TransferRequest.pending(
-        f"{trade.id}:hold:1", debit=buyer_trade_wallet, credit=seller_wallet, amount=trade.amount,
-        code="trade_hold", reference=trade.id))
-    return requests
+    return [*requests, _hold(trade, buyer_trade_wallet, seller_wallet)]
+
+
+def _hold(trade: Trade, buyer_wallet: int, seller_wallet: int) -> TransferRequest:
+    return TransferRequest.pending(f"{trade.id}:hold:1", debit=buyer_wallet, credit=seller_wallet,
+                                   amount=trade.amount, code="trade_hold", reference=trade.id)
+
+
+def _held(trade: Trade, now: datetime, **payment) -> dict:
+    """The changes that mark a trade held (paid): with ``payment``'s, ``save``'s arguments."""
+    return dict(status=TradeStatus.HELD, held_amount=trade.amount, hold_transfer_id=f"{trade.id}:hold:1",
+                hold_generation=1, paid_at=now, payment_status="succeeded", **payment)
 
 
 def _mark_held(connection: Connection, trade: Trade, now: datetime, **payment) -> Trade:
-    held = save(connection, trade, now, status=TradeStatus.HELD, held_amount=trade.amount,
-                hold_transfer_id=f"{trade.id}:hold:1", hold_generation=1, paid_at=now,
-                payment_status="succeeded", **payment)
+    held = save(connection, trade, now, **_held(trade, now, **payment))
     emit(connection, held, "trade.held", now)
     return held
+
+
+def _from_balance(pay: Money, quote_id: str | None) -> dict:
+    return {"payment_source": "balance", "pay_currency": pay.currency.code, "pay_amount": pay.amount_minor,
+            "quote_id": quote_id, "payment_failure_code": None}
 
 
 def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, buyer_user_id: str,
@@ -97,12 +119,71 @@ def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, 
     trade = _lock_for_payment(connection, trade_id, buyer_user_id)
     quote = _quote_for(connection, settings, trade, request, now)
     hold = _hold_transfers(connection, trade, quote, now)
-    pay = quote.sell if quote else trade.money
-    held = _mark_held(connection, trade, now, payment_source="balance", pay_currency=pay.currency.code,
-                      pay_amount=pay.amount_minor, quote_id=quote.id if quote else None,
-                      payment_failure_code=None)
+    held = _mark_held(connection, trade, now, **_from_balance(quote.sell if quote else trade.money,
+                                                              quote.id if quote else None))
     ledger.create_linked(connection, hold, now=now)  # last, as its docstring asks
     return held
+
+
+_PAYABLE = sa.select(
+    trades, ROW_VERSION.label("row_version"),
+    ledger.account_id_of(AccountKind.USER_WALLET, trades.c.buyer_user_id, trades.c.currency).label("buyer_wallet"),
+    ledger.account_id_of(AccountKind.USER_WALLET, trades.c.seller_user_id, trades.c.currency).label("seller_wallet"),
+).where(trades.c.id == sa.bindparam("trade_id"))
+
+
+@functools.cache
+def _pay_at_once(columns: frozenset[str]) -> sa.Select:
+    """The trade marked held (``columns`` changed), its ``trade.held`` event queued and the hold
+    made: all of it, in one statement, if the trade's row is as it was read; otherwise no row
+    and nothing written. A hold that the ledger's fast path cannot make raises
+    ``ledger.NOT_APPLIED_SQLSTATE``, and all of it is rolled back. Built once."""
+    paid = save_if_unchanged(columns).cte("paid")
+    return sa.select(ledger.TRANSFER_ONE_OR_RAISE).select_from(paid).add_cte(*webhooks.emitted_with(paid))
+
+
+def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, request: PayRequest, *,
+                             now: datetime) -> Trade | None:
+    """PostgreSQL's fast path for ``pay_from_balance`` in the trade's own currency: two
+    statements in autocommit, where the transaction makes seven round trips (issue #10).
+
+    The first reads the trade with its row version and both wallets' ids, and the trade is
+    checked as ``pay_from_balance`` checks it (a refusal is raised from there). The second
+    (``_pay_at_once``) writes everything, whole or not at all, only if the row is as it was read.
+    None when it wrote nothing: the row changed meanwhile, a wallet does not exist yet, the
+    ledger would have to judge the hold (the balance is short, say), another currency or a
+    quote was asked for. Then the caller runs ``pay_from_balance`` in a transaction, which holds
+    the row's lock and decides. If the connection is lost during the write, the outcome is
+    unknown: ``CommitOutcomeUnknown`` (503), as for a lost COMMIT."""
+    if is_sqlite(engine) or request.quote_id is not None:
+        return None
+
+    def work(connection: Connection) -> Trade | None:
+        row = connection.execute(_PAYABLE, {"trade_id": trade_id}).first()
+        if row is None:
+            raise no_trade(trade_id)
+        trade = _payable(Trade.from_row(row), trade_id, buyer_user_id)
+        if (request.pay_currency or trade.currency) != trade.currency or None in (row.buyer_wallet, row.seller_wallet):
+            return None
+        hold = _hold(trade, row.buyer_wallet, row.seller_wallet)
+        transfer = ledger.transfer_in_statement(hold, now=now)
+        if transfer is None:
+            return None
+        changes = _held(trade, now, **_from_balance(trade.money, None))
+        held, values = save_if_unchanged_values(trade, row.row_version, now, **changes)
+        commit_point(connection)
+        statement = _pay_at_once(frozenset(changes))
+        if connection.execute(statement, {**values, **event_values(held, "trade.held", now), **transfer}).first() is None:
+            return None  # changed since it was read
+        ledger.made_in_statement(connection, hold)
+        return held
+
+    try:
+        return run_autocommit(engine, work)
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == ledger.NOT_APPLIED_SQLSTATE:
+            return None
+        raise
 
 
 def pay_with_charge(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str,

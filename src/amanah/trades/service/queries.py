@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from amanah.core.errors import NotFound
 from amanah.trades.models import trades
-from amanah.trades.service.common import Trade, load
+from amanah.trades.service.common import Trade, load, no_trade
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def get_visible(connection: Connection, viewer: Viewer, trade_id: str, *, for_up
     """The trade if the viewer may see it; otherwise "not found", exactly as for a missing one."""
     trade = load(connection, trade_id, for_update=for_update)
     if not viewer.may_see(trade):
-        raise NotFound(f"No trade {trade_id[:40]}.", param="id")
+        raise no_trade(trade_id)
     return trade
 
 

@@ -14,7 +14,7 @@ from amanah.api.auth import require_platform
 from amanah.api.callers import Caller, platform_or_user
 from amanah.api.deps import get_engine, get_now, get_settings, run_money_movement
 from amanah.api.links import TRADE_ACTIONS, links
-from amanah.api.user_auth import current_user
+from amanah.api.user_auth import UserCredentials, authenticate, current_user, user_credentials
 from amanah.core import ids, limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -173,8 +173,10 @@ class PayBody(BaseModel):
 
 @router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)",
              responses=links("trade_id", TRADE_ACTIONS, status=200))
-def pay(trade_id: str, body: PayBody, user=Depends(current_user), engine: Engine = Depends(get_engine),
-        settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+def pay(trade_id: str, body: PayBody, credentials: UserCredentials = Depends(user_credentials),
+        engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
+        now: datetime = Depends(get_now)) -> dict:
+    user = authenticate(engine, credentials).user  # here, not in a thread hop of its own (issue #10)
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
     if body.source == "balance":

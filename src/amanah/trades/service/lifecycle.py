@@ -85,8 +85,11 @@ def _close(connection: Connection, trade: Trade, now: datetime, *, reason: str) 
 
 
 def _due(connection: Connection, status: TradeStatus, column, now: datetime) -> list[str]:
+    """By the partial index on ``column`` for ``status`` (migration 0018): the status is written
+    into the statement, not bound, so that the planner can see that the index applies."""
     rows = connection.execute(
-        sa.select(trades.c.id).where(trades.c.status == status.value, column.is_not(None), column <= now)
+        sa.select(trades.c.id)
+        .where(trades.c.status == sa.literal(status.value, literal_execute=True), column.is_not(None), column <= now)
         .order_by(column).limit(limits.TRADES_PER_JOB_RUN_MAX))
     return [row.id for row in rows]
 

@@ -99,6 +99,33 @@ def is_sqlite(bind: Connection | Engine) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+class OnDriver:
+    """A statement compiled once and run straight on PostgreSQL's driver (psycopg), in the
+    connection's transaction (or autocommit): for a hot path's statement whose execution by
+    SQLAlchemy (processing every bound value, a result object with its column map) costs more
+    client CPU than its round trip (issue #10). The values go to the driver as they are, so
+    they must need none of SQLAlchemy's type processing (str, int, aware UTC datetimes, None),
+    and rows come back as the driver's tuples. A driver error is handed to SQLAlchemy's own
+    handling of one: callers see what ``connection.execute`` raises (``IntegrityError``,
+    ``OperationalError``, ...), and a lost connection is invalidated as it would be there."""
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self.statement = statement
+        self._compiled: tuple[str, dict] | None = None
+
+    def execute(self, connection: Connection, values: dict) -> list[tuple]:
+        if self._compiled is None:  # (two threads may both compile it: the same result)
+            compiled = self.statement.compile(dialect=connection.dialect)
+            constants = {name: bind.effective_value for bind, name in compiled.bind_names.items() if not bind.required}
+            self._compiled = (compiled.string, constants)
+        sql, constants = self._compiled
+        parameters = {**constants, **values}
+        try:
+            return connection.connection.driver_connection.execute(sql, parameters).fetchall()
+        except BaseException as error:  # as SQLAlchemy's own execution catches them
+            connection._handle_dbapi_exception(error, sql, parameters, None, None)
+
+
 def postgresql_url(url: str) -> str:
     """libpq's own URIs as SQLAlchemy reads them: ``postgres://`` and ``postgresql://`` use
     psycopg 3, and several hosts (``u@h1:5432,h2:5432/db``, as ``pg_autoctl show uri`` prints

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from amanah.core.clock import utc
+from amanah.core.db import OnDriver
 from amanah.ledger.models import accounts, transfers
 from amanah.ledger.types import Account, AccountKey, AccountKind, Transfer, TransferKind, TransferRequest
 
@@ -228,15 +229,15 @@ def read_batch(connection: Connection, transfer_ids: Collection[str], pending_id
     return BatchReads(found, locked, resolutions)
 
 
-_TRANSFER_ONE = "SELECT ledger_transfer_one(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 _TRANSFER_ONE_ARGUMENTS = (
     ("id", sa.String), ("kind", sa.String), ("debit", sa.BigInteger), ("credit", sa.BigInteger),
     ("amount", sa.BigInteger), ("timeout_s", sa.Integer), ("expires_at", sa.DateTime(timezone=True)),
     ("code", sa.String), ("reference", sa.String), ("now", sa.DateTime(timezone=True)),
 )
+_TRANSFER_ONE_BINDS = [sa.bindparam(f"transfer_{name}", type_=type_) for name, type_ in _TRANSFER_ONE_ARGUMENTS]
+_TRANSFER_ONE = OnDriver(sa.select(sa.func.ledger_transfer_one(*_TRANSFER_ONE_BINDS, type_=sa.String)))
 
-TRANSFER_ONE_OR_RAISE = sa.func.ledger_transfer_one_or_raise(
-    *(sa.bindparam(f"transfer_{name}", type_=type_) for name, type_ in _TRANSFER_ONE_ARGUMENTS), type_=sa.String)
+TRANSFER_ONE_OR_RAISE = sa.func.ledger_transfer_one_or_raise(*_TRANSFER_ONE_BINDS, type_=sa.String)
 """``ledger_transfer_one_or_raise(...)`` (migration 0017) as an expression for a statement of
 the caller's, bound by ``transfer_one_values``: the transfer applied, or SQLSTATE
 ``NOT_APPLIED_SQLSTATE`` raised where ``ledger_transfer_one`` returns NULL."""
@@ -244,15 +245,11 @@ the caller's, bound by ``transfer_one_values``: the transfer applied, or SQLSTAT
 NOT_APPLIED_SQLSTATE = "AMN01"
 
 
-def _transfer_one_arguments(request: TransferRequest, now: datetime, expires_at: datetime | None) -> tuple:
-    return (request.id, request.kind.value, request.debit_account_id, request.credit_account_id,
-            request.amount, request.timeout_s, expires_at, request.code, request.reference, now)
-
-
 def transfer_one_values(request: TransferRequest, *, now: datetime, expires_at: datetime | None) -> dict:
-    """The bound values of ``TRANSFER_ONE_OR_RAISE`` for this transfer."""
-    return {f"transfer_{name}": value
-            for (name, _), value in zip(_TRANSFER_ONE_ARGUMENTS, _transfer_one_arguments(request, now, expires_at))}
+    """The bound values of ``TRANSFER_ONE_OR_RAISE`` (and of ``transfer_one``'s call) for this transfer."""
+    arguments = (request.id, request.kind.value, request.debit_account_id, request.credit_account_id,
+                 request.amount, request.timeout_s, expires_at, request.code, request.reference, now)
+    return {f"transfer_{name}": value for (name, _), value in zip(_TRANSFER_ONE_ARGUMENTS, arguments)}
 
 
 def transfer_one(connection: Connection, request: TransferRequest, *, now: datetime,
@@ -261,18 +258,11 @@ def transfer_one(connection: Connection, request: TransferRequest, *, now: datet
     valid (``ledger_transfer_one``, migrations 0014 and 0016); the currency moved, or None when it wrote
     nothing and the engine must judge the transfer.
 
-    The call goes straight to the driver (psycopg), in the transaction SQLAlchemy began on this
-    connection: SQLAlchemy's own execution (compiling the parameters, a result object with its
-    column map) costs about a fifth of a single transfer's client CPU, and a single transfer's
-    wall at eight clients on two cores is CPU (issue #10, ``benchmarks/ledger_throughput.py``).
-    A driver error is handed to SQLAlchemy's own handling of one, so callers see what
-    ``connection.execute`` raises (``IntegrityError``, ``OperationalError``, ...) and a lost
-    connection is invalidated as it would be there."""
-    parameters = _transfer_one_arguments(request, now, expires_at)
-    try:
-        return connection.connection.driver_connection.execute(_TRANSFER_ONE, parameters).fetchone()[0]
-    except BaseException as error:  # as SQLAlchemy's own execution catches them
-        connection._handle_dbapi_exception(error, _TRANSFER_ONE, parameters, None, None)
+    The call goes straight to the driver (``OnDriver``): SQLAlchemy's own execution (compiling
+    the parameters, a result object with its column map) costs about a fifth of a single
+    transfer's client CPU, and a single transfer's wall at eight clients on two cores is CPU
+    (issue #10, ``benchmarks/ledger_throughput.py``)."""
+    return _TRANSFER_ONE.execute(connection, transfer_one_values(request, now=now, expires_at=expires_at))[0][0]
 
 
 def _transfer_row(t: Transfer) -> dict:

@@ -22,7 +22,7 @@ from amanah.fx.types import Quote
 from amanah.cards import charges
 from amanah.core import service_mode
 from amanah.core.config import Settings
-from amanah.core.db import commit_point, is_sqlite, run_autocommit, run_in_transaction
+from amanah.core.db import OnDriver, commit_point, is_sqlite, run_autocommit, run_in_transaction
 from amanah.core.errors import AppError, Conflict, InvalidRequest
 from amanah.ledger import AccountKind, TransferRequest
 from amanah.money import Money
@@ -133,13 +133,13 @@ _PAYABLE = sa.select(
 
 
 @functools.cache
-def _pay_at_once(columns: frozenset[str]) -> sa.Select:
+def _pay_at_once(columns: frozenset[str]) -> OnDriver:
     """The trade marked held (``columns`` changed), its ``trade.held`` event queued and the hold
     made: all of it, in one statement, if the trade's row is as it was read; otherwise no row
     and nothing written. A hold that the ledger's fast path cannot make raises
-    ``ledger.NOT_APPLIED_SQLSTATE``, and all of it is rolled back. Built once."""
+    ``ledger.NOT_APPLIED_SQLSTATE``, and all of it is rolled back. Built once, run on the driver."""
     paid = save_if_unchanged(columns).cte("paid")
-    return sa.select(ledger.TRANSFER_ONE_OR_RAISE).select_from(paid).add_cte(*webhooks.emitted_with(paid))
+    return OnDriver(sa.select(ledger.TRANSFER_ONE_OR_RAISE).select_from(paid).add_cte(*webhooks.emitted_with(paid)))
 
 
 def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, request: PayRequest, *,
@@ -173,7 +173,7 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
         held, values = save_if_unchanged_values(trade, row.row_version, now, **changes)
         commit_point(connection)
         statement = _pay_at_once(frozenset(changes))
-        if connection.execute(statement, {**values, **event_values(held, "trade.held", now), **transfer}).first() is None:
+        if not statement.execute(connection, {**values, **event_values(held, "trade.held", now), **transfer}):
             return None  # changed since it was read
         ledger.made_in_statement(connection, hold)
         return held

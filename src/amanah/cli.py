@@ -102,7 +102,8 @@ def demo(
     port: int = typer.Option(8000, help="Port to listen on."),
     shop_port: int = typer.Option(8001, help="Port of the Demo Bazaar shop (0: do not start it)."),
 ) -> None:
-    """Serve on the embedded SQLite database with demo data, and the Demo Bazaar shop; prints the URLs."""
+    """Serve on the embedded SQLite database (or ``AMANAH_DATABASE_URL``'s) with demo data, and the
+    Demo Bazaar shop; prints the URLs."""
     os.environ.setdefault("AMANAH_BASE_URL", f"http://{host}:{port}")
     from amanah import demo as demo_data
 
@@ -111,7 +112,8 @@ def demo(
     demo = demo_data.seed(engine, settings)
     engine.dispose()
     base = f"http://{host}:{port}"
-    typer.echo("Amanah demo — embedded SQLite database, SAMPLE exchange rates, sandbox card acquirer")
+    database = "embedded SQLite database" if engine.dialect.name == "sqlite" else "PostgreSQL (AMANAH_DATABASE_URL)"
+    typer.echo(f"Amanah demo — {database}, SAMPLE exchange rates, sandbox card acquirer")
     if shop_port:
         from amanah.demo_shop.app import ShopConfig, run as run_shop
 

@@ -74,3 +74,15 @@ class TestHelp:
         assert result.exit_code == 0
         for command in ("serve", "demo", "migrate", "ledger", "admin-keys"):
             assert command in result.output
+
+
+def test_the_demo_names_the_database_it_serves_on(fresh_database_url, tmp_path, monkeypatch):
+    import amanah.cli
+
+    monkeypatch.setattr(amanah.cli, "serve", lambda **_options: None)  # print the banner, serve nothing
+    result = CliRunner().invoke(app, ["demo", "--shop-port", "0"], env={
+        "AMANAH_DATABASE_URL": fresh_database_url, "AMANAH_DATA_DIR": str(tmp_path), "AMANAH_ENV": "development"})
+
+    assert result.exit_code == 0, result.output
+    expected = "embedded SQLite database" if fresh_database_url.startswith("sqlite") else "PostgreSQL"
+    assert result.output.startswith(f"Amanah demo — {expected}"), result.output

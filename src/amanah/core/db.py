@@ -208,15 +208,15 @@ def _is_retryable(error: BaseException) -> bool:
     if isinstance(error, RetryTransaction):
         return True
     if isinstance(error, DBAPIError):
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        if sqlstate in _RETRYABLE_SQLSTATES:
+        if sqlstate(error) in _RETRYABLE_SQLSTATES:
             return True
         if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
             return True
     return False
 
 
-def _sqlstate(error: DBAPIError) -> str:
+def sqlstate(error: DBAPIError) -> str:
+    """The SQLSTATE PostgreSQL answered with ("" for SQLite's errors, and for none)."""
     return getattr(error.orig, "sqlstate", None) or ""
 
 
@@ -225,8 +225,8 @@ def _connection_lost(error: BaseException) -> bool:
     transaction cannot have committed, and the same work may succeed on a new connection."""
     if not isinstance(error, DBAPIError):
         return False
-    sqlstate = _sqlstate(error)
-    return error.connection_invalidated or sqlstate.startswith("08") or sqlstate in _SERVER_GONE_SQLSTATES
+    state = sqlstate(error)
+    return error.connection_invalidated or state.startswith("08") or state in _SERVER_GONE_SQLSTATES
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -236,10 +236,10 @@ def is_database_unavailable(error: BaseException) -> bool:
         return False
     if _connection_lost(error):
         return True
-    sqlstate = _sqlstate(error)
-    if not sqlstate:  # psycopg reports a failed connection attempt without a SQLSTATE
+    state = sqlstate(error)
+    if not state:  # psycopg reports a failed connection attempt without a SQLSTATE
         return isinstance(error, OperationalError)
-    return sqlstate[:2] in {"53", "57", "58"}  # insufficient resources, operator intervention, system
+    return state[:2] in {"53", "57", "58"}  # insufficient resources, operator intervention, system
 
 
 def run_in_transaction(engine: Engine, work: Callable[[Connection], T], *, group: bool = False) -> T:
@@ -371,7 +371,7 @@ def _work_on(connection: Connection, work: Callable[[Connection], T], phase: lis
     try:
         return work(connection)
     except DBAPIError as error:
-        if _sqlstate(error) == _READ_ONLY_SQLSTATE:
+        if sqlstate(error) == _READ_ONLY_SQLSTATE:
             connection.invalidate()
         raise
     finally:
@@ -403,7 +403,7 @@ def _run_alone(engine: Engine, work: Callable[[Connection], T], *,
                 backoff_s *= 2
                 continue
             if (phase[0] == _COMMITTING and _connection_lost(error)) or (
-                    isinstance(error, DBAPIError) and _sqlstate(error) == _OUTCOME_UNKNOWN_SQLSTATE):
+                    isinstance(error, DBAPIError) and sqlstate(error) == _OUTCOME_UNKNOWN_SQLSTATE):
                 raise CommitOutcomeUnknown(
                     "The connection to the database was lost while this request was being committed, so "
                     "it may or may not have taken effect. Retry with the same Idempotency-Key: the "

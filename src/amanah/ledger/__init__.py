@@ -49,11 +49,12 @@ from amanah.ledger.service import (
     expire_due,
     get_account,
     made_in_statement,
+    not_applied,
     open_account,
     open_accounts,
     transfer_in_statement,
 )
-from amanah.ledger.sql import NOT_APPLIED_SQLSTATE, TRANSFER_ONE_OR_RAISE, account_id_of
+from amanah.ledger.sql import TRANSFER_ONE_OR_RAISE, account_id_of
 from amanah.ledger.types import (
     Account,
     AccountKey,
@@ -68,7 +69,7 @@ from amanah.ledger.verify import VerifyReport, verify
 
 __all__ = [
     "Account", "AccountKey", "AccountKind", "Transfer", "TransferKind", "TransferOutcome", "TransferRequest",
-    "TransferResult", "VerifyReport", "NOT_APPLIED_SQLSTATE", "TRANSFER_ONE_OR_RAISE", "account_id_of",
+    "TransferResult", "VerifyReport", "TRANSFER_ONE_OR_RAISE", "account_id_of",
     "create_linked", "create_transfer", "create_transfers", "expire_due", "get_account", "made_in_statement",
-    "open_account", "open_accounts", "transfer_in_statement", "verify",
+    "not_applied", "open_account", "open_accounts", "transfer_in_statement", "verify",
 ]

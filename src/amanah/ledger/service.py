@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from amanah.core import limits, metrics
-from amanah.core.db import RetryTransaction
+from amanah.core.db import RetryTransaction, sqlstate
 from amanah.core.errors import InvalidRequest, NotFound
 from amanah.core.ids import new_id
 from amanah.ledger import sql
@@ -133,14 +133,20 @@ def _expires_at(request: TransferRequest, now: datetime) -> datetime | None:
 
 def transfer_in_statement(request: TransferRequest, *, now: datetime) -> dict | None:
     """PostgreSQL, for a statement of the caller's that calls ``sql.TRANSFER_ONE_OR_RAISE`` and
-    must write nothing unless the transfer is applied (where the fast path would leave it to
-    the engine, that raises SQLSTATE ``sql.NOT_APPLIED_SQLSTATE`` and the statement is rolled
-    back): the values to bind. None when the transfer is not for the fast path at all. Either
-    way the long way (``create_linked`` in a transaction) judges it. Once the statement has
-    applied it, ``made_in_statement`` counts it."""
+    must write nothing unless the transfer is applied: the values to bind. Where the fast path
+    would leave the transfer to the engine, the call raises, the statement is rolled back, and
+    ``not_applied`` says so. None when the transfer is not for the fast path at all. Either way
+    the long way (``create_linked`` in a transaction) judges it. Once the statement has applied
+    it, ``made_in_statement`` counts it."""
     if not _plain(request):
         return None
     return sql.transfer_one_values(request, now=now, expires_at=_expires_at(request, now))
+
+
+def not_applied(error: DBAPIError) -> bool:
+    """The caller's statement (``transfer_in_statement``) raised because the transfer is for
+    the engine to judge: it wrote nothing."""
+    return sqlstate(error) == sql.NOT_APPLIED_SQLSTATE
 
 
 def made_in_statement(connection: Connection, request: TransferRequest) -> None:
@@ -168,7 +174,7 @@ def _write(connection: Connection, state: BatchState, before: dict[int, Account]
 def _raise_retry_if_unique_violation(error: IntegrityError) -> None:
     """Only a concurrent batch inserting the same id (or resolving the same hold) breaks a
     unique constraint: the whole transaction runs again, and will see that batch's work."""
-    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "sqlite_errorname", None)
+    code = sqlstate(error) or getattr(error.orig, "sqlite_errorname", None)
     if code in ("23505", "SQLITE_CONSTRAINT_UNIQUE"):  # psycopg, sqlite3
         raise RetryTransaction("a concurrent batch wrote the same transfer id") from error
 

@@ -137,7 +137,7 @@ def _pay_at_once(columns: frozenset[str]) -> OnDriver:
     """The trade marked held (``columns`` changed), its ``trade.held`` event queued and the hold
     made: all of it, in one statement, if the trade's row is as it was read; otherwise no row
     and nothing written. A hold that the ledger's fast path cannot make raises
-    ``ledger.NOT_APPLIED_SQLSTATE``, and all of it is rolled back. Built once, run on the driver."""
+    (``ledger.not_applied``), and all of it is rolled back. Built once, run on the driver."""
     paid = save_if_unchanged(columns).cte("paid")
     return OnDriver(sa.select(ledger.TRANSFER_ONE_OR_RAISE).select_from(paid).add_cte(*webhooks.emitted_with(paid)))
 
@@ -181,7 +181,7 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
     try:
         return run_autocommit(engine, work)
     except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) == ledger.NOT_APPLIED_SQLSTATE:
+        if ledger.not_applied(error):
             return None
         raise
 

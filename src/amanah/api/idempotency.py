@@ -15,6 +15,10 @@ first is still running is a 409 (``type: conflict``).
   sent, so a client that saw it always gets it again. Paths whose answers carry credentials
   (``/v1/auth/…``: access tokens, which are otherwise only stored hashed) are never stored; a
   repeat simply runs again.
+- **Stored with the work.** An endpoint that makes its change in one statement may store its
+  answer in that statement (``Claim``, ``answered_with``: the payment from the balance does), so
+  that the change and the answer a retry gets are committed together; the middleware then
+  stores nothing.
 - **Crashes.** If the process dies after the work committed but before the response was stored,
   the key stays in flight (409) until its lease (``IDEMPOTENCY_LEASE_S``) ends; then a repeat
   runs the work again. So does a connection to the database lost during COMMIT (a failover:
@@ -91,6 +95,43 @@ class Stored:
 @dataclass(frozen=True)
 class Proceed:
     lease_token: str
+
+
+@dataclass
+class Claim:
+    """This request's hold on its key, for the endpoint (``claim_of``): an endpoint that writes in
+    one statement may store its answer there (``answered_with``, bound by ``answer_values``),
+    and then says so (``stored``) so that the middleware does not store it again."""
+    request: KeyedRequest
+    lease_token: str
+    stored: bool = False
+
+    def answer_values(self, status: int, body: bytes, media_type: str = "application/json") -> dict:
+        return {"answer_scope": self.request.scope, "answer_key": self.request.key,
+                "answer_lease_token": self.lease_token, "answer_status": status,
+                "answer_headers": json.dumps([["content-type", media_type]]), "answer_body": body}
+
+
+CLAIM = "amanah.idempotency_claim"
+"""Where the middleware leaves the ``Claim`` in the request's scope."""
+
+
+def claim_of(scope: Scope) -> Claim | None:
+    """The key this request holds, if it came with one (and was not answered from the store)."""
+    return scope.get(CLAIM)
+
+
+def answered_with(guard: sa.CTE) -> sa.CTE:
+    """PostgreSQL: the answer stored, as ``finish`` stores it, by a CTE of the caller's statement
+    that writes its change in the CTE ``guard`` (one row, or none): only when the guard wrote its
+    row, and only while this run holds the key. Bound by ``Claim.answer_values`` (the values go
+    to the driver as they are: the headers as JSON text)."""
+    ours = sa.and_(keys.c.scope == sa.bindparam("answer_scope"), keys.c.key == sa.bindparam("answer_key"),
+                   keys.c.lease_token == sa.bindparam("answer_lease_token"))
+    return (keys.update().where(ours, sa.exists(sa.select(sa.literal(1)).select_from(guard)))
+            .values(response_status=sa.bindparam("answer_status"), response_headers=sa.bindparam("answer_headers"),
+                    response_body=sa.bindparam("answer_body"), lease_token=None, locked_until=None)
+            .cte("answered"))
 
 
 @dataclass(frozen=True)
@@ -390,12 +431,16 @@ class IdempotencyMiddleware:
                                  HEADER)(scope, receive, send)
             return
         buffer = _Buffer()
+        claim = scope[CLAIM] = Claim(request, decision.lease_token)
         try:
             await self.app(scope, receive, buffer.send)
         except BaseException:
-            await run_in_threadpool(finish, engine, request, decision.lease_token, None)
+            if not claim.stored:
+                await run_in_threadpool(finish, engine, request, decision.lease_token, None)
             raise
-        if not buffer.commit_outcome_unknown():
+        if claim.stored:
+            pass  # with the work, in its statement
+        elif not buffer.commit_outcome_unknown():
             await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
         # else the key stays in flight, as after a crash: releasing it would let a retry run the
         # work again right away when it may have committed; after the lease the domain's guards

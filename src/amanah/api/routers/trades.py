@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, EmailStr, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, EmailStr, Field, TypeAdapter
 from sqlalchemy.engine import Engine
 
+from amanah.api import idempotency
 from amanah.api.amounts import whole_numbers
 from amanah.api.auth import require_platform
 from amanah.api.callers import Caller, platform_or_user
@@ -171,25 +172,46 @@ class PayBody(BaseModel):
     return_url: str | None = Field(None, max_length=500, description="Where 3-D Secure or the e-wallet sends the buyer back.")
 
 
+_TRADE_OUT = TypeAdapter(TradeOut)
+
+
+def _trade_json(engine: Engine, settings: Settings, trade: trades.Trade) -> bytes:
+    """A ``TradeOut`` answer's body, as FastAPI writes one (validated, then Pydantic's JSON),
+    made in the endpoint's own thread: FastAPI validates a sync endpoint's answer in a thread
+    hop of its own."""
+    return _TRADE_OUT.dump_json(_TRADE_OUT.validate_python(_out(engine, settings, trade)), by_alias=True)
+
+
 @router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)",
              responses=links("trade_id", TRADE_ACTIONS, status=200))
-def pay(trade_id: str, body: PayBody, credentials: UserCredentials = Depends(user_credentials),
+def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredentials = Depends(user_credentials),
         engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
-        now: datetime = Depends(get_now)) -> dict:
+        now: datetime = Depends(get_now)) -> Response:
     user = authenticate(engine, credentials).user  # here, not in a thread hop of its own (issue #10)
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
     if body.source == "balance":
         # One statement when the trade is plainly payable (PostgreSQL; not with group commit on,
-        # which shares commits instead); otherwise, or if it wrote nothing, the transaction.
+        # which shares commits instead), which also stores the answer to an Idempotency-Key;
+        # otherwise, or if it wrote nothing, the transaction.
+        claim, answers = idempotency.claim_of(http.scope), {}
+
+        def answer(held: trades.Trade) -> dict:
+            answers[held.id] = _trade_json(engine, settings, held)
+            return claim.answer_values(200, answers[held.id])
+
+        also = trades.AlsoWrite(idempotency.answered_with, answer) if claim else None
         trade = (None if settings.group_commit
-                 else trades.pay_from_balance_at_once(engine, trade_id, user.id, request, now=now))
+                 else trades.pay_from_balance_at_once(engine, trade_id, user.id, request, now=now, also=also))
+        if trade is not None and claim:
+            claim.stored = True
+            return Response(answers[trade.id], media_type="application/json")
         if trade is None:
             trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
                 c, settings, trade_id, user.id, request, now=now))
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
-    return _out(engine, settings, trade)
+    return Response(_trade_json(engine, settings, trade), media_type="application/json")
 
 
 class ShipBody(BaseModel):

@@ -9,6 +9,7 @@ all, no transaction (issue #10)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +44,16 @@ class PayRequest:
     pay_currency: str | None = None
     quote_id: str | None = None
     return_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AlsoWrite:
+    """A write of the caller's, made in the payment's own statement and only if the payment is
+    made there (the API stores an Idempotency-Key's answer so, committed with the payment):
+    ``cte`` builds it from the statement's guard (a CTE with one row when the trade was saved,
+    none otherwise), ``values`` binds it for the trade as paid."""
+    cte: Callable[[sa.CTE], sa.CTE]
+    values: Callable[[Trade], dict]
 
 
 def _lock_for_payment(connection: Connection, trade_id: str, buyer_user_id: str) -> Trade:
@@ -133,17 +144,18 @@ _PAYABLE = sa.select(
 
 
 @functools.cache
-def _pay_at_once(columns: frozenset[str]) -> OnDriver:
-    """The trade marked held (``columns`` changed), its ``trade.held`` event queued and the hold
-    made: all of it, in one statement, if the trade's row is as it was read; otherwise no row
-    and nothing written. A hold that the ledger's fast path cannot make raises
-    (``ledger.not_applied``), and all of it is rolled back. Built once, run on the driver."""
+def _pay_at_once(columns: frozenset[str], also: Callable[[sa.CTE], sa.CTE] | None) -> OnDriver:
+    """The trade marked held (``columns`` changed), its ``trade.held`` event queued, ``also``
+    written and the hold made: all of it, in one statement, if the trade's row is as it was
+    read; otherwise no row and nothing written. A hold that the ledger's fast path cannot make
+    raises (``ledger.not_applied``), and all of it is rolled back. Built once, run on the driver."""
     paid = save_if_unchanged(columns).cte("paid")
-    return OnDriver(sa.select(ledger.TRANSFER_ONE_OR_RAISE).select_from(paid).add_cte(*webhooks.emitted_with(paid)))
+    statement = sa.select(ledger.TRANSFER_ONE_OR_RAISE).select_from(paid).add_cte(*webhooks.emitted_with(paid))
+    return OnDriver(statement.add_cte(also(paid)) if also else statement)
 
 
 def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, request: PayRequest, *,
-                             now: datetime) -> Trade | None:
+                             now: datetime, also: AlsoWrite | None = None) -> Trade | None:
     """PostgreSQL's fast path for ``pay_from_balance`` in the trade's own currency: two
     statements in autocommit, where the transaction makes seven round trips (issue #10).
 
@@ -154,7 +166,8 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
     ledger would have to judge the hold (the balance is short, say), another currency or a
     quote was asked for. Then the caller runs ``pay_from_balance`` in a transaction, which holds
     the row's lock and decides. If the connection is lost during the write, the outcome is
-    unknown: ``CommitOutcomeUnknown`` (503), as for a lost COMMIT."""
+    unknown: ``CommitOutcomeUnknown`` (503), as for a lost COMMIT. ``also`` is written in the
+    same statement, and so was written exactly when a trade is returned."""
     if is_sqlite(engine) or request.quote_id is not None:
         return None
 
@@ -172,8 +185,9 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
         changes = _held(trade, now, **_from_balance(trade.money, None))
         held, values = save_if_unchanged_values(trade, row.row_version, now, **changes)
         commit_point(connection)
-        statement = _pay_at_once(frozenset(changes))
-        if not statement.execute(connection, {**values, **event_values(held, "trade.held", now), **transfer}):
+        statement = _pay_at_once(frozenset(changes), also.cte if also else None)
+        values |= event_values(held, "trade.held", now) | transfer | (also.values(held) if also else {})
+        if not statement.execute(connection, values):
             return None  # changed since it was read
         ledger.made_in_statement(connection, hold)
         return held

@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from amanah.api.errors import error_response
 from amanah.core import limits
 from amanah.core.clock import clock
-from amanah.core.db import RetryTransaction, UTCDateTime, metadata, run_autocommit
+from amanah.core.db import OnDriver, RetryTransaction, UTCDateTime, metadata, run_autocommit
 from amanah.core.errors import CommitOutcomeUnknown
 
 HEADER = "Idempotency-Key"
@@ -193,7 +193,9 @@ def _claim(connection: Connection, request: KeyedRequest, lease: dict, now: date
     """The key recorded as in flight for this run, if nobody holds it: one statement."""
     values = {"scope": request.scope, "key": request.key, "fingerprint": request.fingerprint, "created_at": now,
               "expires_at": now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S), **lease}
-    return connection.execute(_CLAIM[connection.dialect.name], values).first() is not None
+    if connection.dialect.name == "postgresql":  # every keyed POST: on the driver (issue #10)
+        return bool(_CLAIM_ON_DRIVER.execute(connection, values))
+    return connection.execute(_CLAIM["sqlite"], values).first() is not None
 
 
 def _decide(connection: Connection, request: KeyedRequest, lease: dict,
@@ -260,6 +262,9 @@ def finish(engine: Engine, request: KeyedRequest, lease_token: str, response: St
 # round trip.
 _CLAIM = {dialect: insert(keys).on_conflict_do_nothing(index_elements=[keys.c.scope, keys.c.key]).returning(keys.c.key)
           for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
+_CLAIM_ON_DRIVER = OnDriver(_CLAIM["postgresql"].values(
+    {name: sa.bindparam(name, type_=keys.c[name].type)
+     for name in ("scope", "key", "fingerprint", "lease_token", "locked_until", "created_at", "expires_at")}))
 _OURS = sa.and_(keys.c.scope == sa.bindparam("our_scope"), keys.c.key == sa.bindparam("our_key"),
                 keys.c.lease_token == sa.bindparam("our_lease_token"))
 _RELEASE = keys.delete().where(_OURS)

@@ -17,6 +17,7 @@ from amanah.api.idempotency import KeyedRequest, Proceed, Refuse, Stored
 from amanah.core import limits
 from amanah.core.clock import clock
 from amanah.core.db import run_autocommit
+from tests.round_trips import RoundTrips
 
 TOGETHER = 20
 """Requests with one key sent at the same moment."""
@@ -30,16 +31,35 @@ def stored(body: bytes = b'{"ok":true}') -> Stored:
     return Stored(201, [["content-type", "application/json"]], body)
 
 
-@pytest.fixture
-def statements(engine):
-    sent: list[str] = []
+class _Listened:
+    """SQLite's statements, as SQLAlchemy's listener sees them (the first three words of each)."""
 
-    def record(_connection, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()[:3]))
+    def __init__(self, engine) -> None:
+        self.engine, self.sent = engine, []
 
-    event.listen(engine, "before_cursor_execute", record)
-    yield sent
-    event.remove(engine, "before_cursor_execute", record)
+    def __enter__(self) -> "_Listened":
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, _connection, _cursor, statement, *_args) -> None:
+        self.sent.append(" ".join(statement.split()[:3]))
+
+    def labels(self) -> list[str]:
+        return self.sent
+
+
+def sent_by(engine, work):
+    """What ``work`` returns, and what it sends to the database, run in a thread of its own (so
+    that its connection is traced from its check-out). On PostgreSQL every round trip on the
+    wire (BEGIN and COMMIT too, and statements run on the driver, which SQLAlchemy's listeners do
+    not see)."""
+    with (RoundTrips(engine) if engine.dialect.name == "postgresql" else _Listened(engine)) as sent:
+        with ThreadPoolExecutor(1) as pool:
+            result = pool.submit(work).result()
+    return result, sent.labels()
 
 
 def row_of(engine, request: KeyedRequest):
@@ -48,24 +68,24 @@ def row_of(engine, request: KeyedRequest):
 
 
 class TestOneStatementEach:
-    def test_a_new_key_is_one_insert_and_its_answer_one_update(self, engine, statements):
+    def test_a_new_key_is_one_insert_and_its_answer_one_update(self, engine):
         request, now = keyed(), clock.now()
 
-        decision = idempotency.begin(engine, request, now)
+        decision, claimed = sent_by(engine, lambda: idempotency.begin(engine, request, now))
         assert isinstance(decision, Proceed)
-        assert statements == ["INSERT INTO idempotency_keys"]  # no BEGIN, no SELECT, no COMMIT
+        assert claimed == ["INSERT INTO idempotency_keys"]  # no BEGIN, no SELECT, no COMMIT
 
-        idempotency.finish(engine, request, decision.lease_token, stored())
-        assert statements[1:] == ["UPDATE idempotency_keys SET"]
+        _, answered = sent_by(engine, lambda: idempotency.finish(engine, request, decision.lease_token, stored()))
+        assert answered == ["UPDATE idempotency_keys SET"]
         assert idempotency.begin(engine, request, now) == stored()
 
-    def test_releasing_a_key_is_one_delete(self, engine, statements):
+    def test_releasing_a_key_is_one_delete(self, engine):
         request = keyed()
         decision = idempotency.begin(engine, request, clock.now())
 
-        idempotency.finish(engine, request, decision.lease_token, None)
+        _, released = sent_by(engine, lambda: idempotency.finish(engine, request, decision.lease_token, None))
 
-        assert statements[1:] == ["DELETE FROM idempotency_keys"]
+        assert released == ["DELETE FROM idempotency_keys"]
         assert row_of(engine, request) is None
 
 

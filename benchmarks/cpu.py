@@ -32,6 +32,22 @@ def server_cpu_s() -> float:
     return total * _TICK_S
 
 
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) so far of a process and its living descendants (a server and
+    its workers)."""
+    total, pending = 0, [pid]
+    while pending:
+        process = pending.pop()
+        try:
+            text = Path(f"/proc/{process}/stat").read_text()
+            children = Path(f"/proc/{process}/task/{process}/children").read_text().split()
+        except OSError:  # ended meanwhile
+            continue
+        total += sum(int(field) for field in text[text.rindex(")") + 2:].split()[11:13])  # utime, stime
+        pending += [int(child) for child in children]
+    return total * _TICK_S
+
+
 def _children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime

@@ -7,9 +7,11 @@ A real server (``uvicorn``, the app as ``amanah serve`` runs it, plus ``POST /be
 ``benchmarks/http_app.py``: one INSERT, the framework's floor) is loaded by ``wrk`` (Debian's
 package, a separate process): first the floor, then ``POST /v1/trades/{id}/pay`` with
 ``{"source": "balance"}``, each request paying another trade (seeded beforehand) as its buyer
-with a bearer token — once without and once with an ``Idempotency-Key`` (which costs two
-statements of its own, in autocommit: the key is claimed before the work and the answer stored
-after). Per row: requests/s, p50/p99 latency, non-2xx answers, and the server's peak RSS
+with a bearer token — once without and once with an ``Idempotency-Key`` (which costs one
+statement of its own, in autocommit: the key is claimed before the work; the fast path's write
+stores the answer). Per row: requests/s, p50/p99 latency, non-2xx answers, CPU microseconds per
+request of the app (the uvicorn processes) and of PostgreSQL (every ``postgres`` process; SQLite
+runs in the app), steadier than requests/s on a shared machine, and the server's peak RSS
 (VmHWM of every process, summed). After the run: every 2xx pay answer is one held trade, and
 the books balance (``ledger.verify``). Prints a table; asserts nothing about time.
 """
@@ -33,6 +35,7 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
+from cpu import process_tree_cpu_s, server_cpu_s  # noqa: E402
 from http_app import floor_rows  # noqa: E402
 from ledger_throughput import make_database  # noqa: E402
 
@@ -213,8 +216,12 @@ def run_target(label: str, url: str, options, group_commit: bool, work_dir: Path
     try:
         for endpoint, data, key in (("floor (1 INSERT)", "floor", "-"), ("pay, no key", str(files[1]), "nokey"),
                                     ("pay + Idem.-Key", str(files[0]), "key")):
+            before = (process_tree_cpu_s(server.pid), server_cpu_s())
             measured = wrk(port, script, data, options.seconds, options.connections, key)
-            rows.append({"database": label, "endpoint": endpoint, "group": group_commit, **measured})
+            app_s, db_s = process_tree_cpu_s(server.pid) - before[0], server_cpu_s() - before[1]
+            per_request = 1e6 / max(measured["requests"], 1)
+            rows.append({"database": label, "endpoint": endpoint, "group": group_commit, **measured,
+                         "app_us": app_s * per_request, "db_us": db_s * per_request if label == "PostgreSQL" else None})
         rows[-1]["rss_mib"] = server_rss_peak_kib(server.pid) / 1024
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -263,7 +270,7 @@ def print_table(rows: list[dict], options) -> None:
     print(f"\nHTTP, wrk {options.connections} connections, {options.seconds:g} s per row, "
           f"{options.workers} server workers, load average {os.getloadavg()[0]:.1f}")
     print(f"{'database':<11}{'endpoint':<18}{'group':>6}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}"
-          f"{'x floor':>8}{'peak RSS MiB':>13}  checks")
+          f"{'x floor':>8}{'app us':>7}{'db us':>6}{'peak RSS MiB':>13}  checks")
     floor = {}
     for row in rows:
         key = (row["database"], row["group"])
@@ -272,8 +279,10 @@ def print_table(rows: list[dict], options) -> None:
         ratio = row["rps"] / floor[key]
         rss = f"{row['rss_mib']:,.0f}" if "rss_mib" in row else ""
         check = "" if "held_check" not in row else ("held = 2xx, verify ok" if row["held_check"] is True else row["held_check"])
+        db = "-" if row["db_us"] is None else f"{row['db_us']:,.0f}"
         print(f"{row['database']:<11}{row['endpoint']:<18}{'on' if row['group'] else 'off':>6}{row['rps']:>9,.0f}"
-              f"{row['p50']:>8.1f}{row['p99']:>8.1f}{row['non_2xx']:>8}{ratio:>8.2f}{rss:>13}  {check}")
+              f"{row['p50']:>8.1f}{row['p99']:>8.1f}{row['non_2xx']:>8}{ratio:>8.2f}{row['app_us']:>7,.0f}{db:>6}"
+              f"{rss:>13}  {check}")
 
 
 if __name__ == "__main__":

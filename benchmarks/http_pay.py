@@ -7,12 +7,12 @@ A real server (``uvicorn``, the app as ``amanah serve`` runs it, plus ``POST /be
 ``benchmarks/http_app.py``: one INSERT, the framework's floor) is loaded by ``wrk`` (Debian's
 package, a separate process): first the floor, then ``POST /v1/trades/{id}/pay`` with
 ``{"source": "balance"}``, each request paying another trade (seeded beforehand) as its buyer
-with a bearer token — once without and once with an ``Idempotency-Key`` (which costs one
-statement of its own, in autocommit: the key is claimed before the work; the fast path's write
-stores the answer). Per row: requests/s, p50/p99 latency, non-2xx answers, CPU microseconds per
-request of the app (the uvicorn processes) and of PostgreSQL (every ``postgres`` process; SQLite
-runs in the app), steadier than requests/s on a shared machine, and the server's peak RSS
-(VmHWM of every process, summed). After the run: every 2xx pay answer is one held trade, and
+with a bearer token — once without and once with an ``Idempotency-Key`` (on PostgreSQL it costs
+no statement of its own: the pay endpoint's one write records the key with its answer). Per
+row: requests/s, p50/p99 latency, non-2xx answers, CPU microseconds per request of the app (the
+uvicorn processes) and of PostgreSQL (every ``postgres`` process; SQLite runs in the app),
+steadier than requests/s on a shared machine, and the server's peak RSS (VmHWM of every
+process, summed). After the run: every 2xx pay answer is one held trade, and
 the books balance (``ledger.verify``). Prints a table; asserts nothing about time.
 """
 

@@ -15,17 +15,18 @@ first is still running is a 409 (``type: conflict``).
   sent, so a client that saw it always gets it again. Paths whose answers carry credentials
   (``/v1/auth/…``: access tokens, which are otherwise only stored hashed) are never stored; a
   repeat simply runs again.
-- **Stored with the work.** An endpoint that makes its change in one statement may store its
-  answer in that statement (``Claim``, ``answered_with``: the payment from the balance does), so
-  that the change and the answer a retry gets are committed together; the middleware then
-  stores nothing.
+- **Claimed in the endpoint.** A route may take its keys over (``claims_in_endpoint``, ``Claim``:
+  the payment does): its endpoint records the key with its answer in the one statement that
+  makes its change (no in-flight claim first: the change and the answer a retry gets are
+  committed together), or claims the key as the middleware would before any other work.
 - **Crashes.** If the process dies after the work committed but before the response was stored,
   the key stays in flight (409) until its lease (``IDEMPOTENCY_LEASE_S``) ends; then a repeat
   runs the work again. So does a connection to the database lost during COMMIT (a failover:
   ``CommitOutcomeUnknown``, 503), whose outcome nobody knows yet. So the guarantee is
   exactly-once without crashes and at-least-once with them; the domain's own guards (unique
   ``out_trade_no``, the trade state machine, unique ledger transfer ids) are what stop a second
-  effect in that window.
+  effect in that window. A key recorded in the statement that makes the change (the payment
+  from the balance, on PostgreSQL) has no such window: it is there exactly when the change is.
 - **Kept** ``IDEMPOTENCY_KEY_TTL_S`` (over 24 hours), then purged by ``api.purge_idempotency_keys``.
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,14 +44,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from amanah.api.errors import error_response
 from amanah.core import limits
 from amanah.core.clock import clock
-from amanah.core.db import OnDriver, RetryTransaction, UTCDateTime, metadata, run_autocommit
-from amanah.core.errors import CommitOutcomeUnknown
+from amanah.core.db import OnDriver, RetryTransaction, UTCDateTime, metadata, run_autocommit, sqlstate
+from amanah.core.errors import AppError, CommitOutcomeUnknown
 
 HEADER = "Idempotency-Key"
 NOT_STORED_PATH_PREFIXES = ("/v1/auth/",)
@@ -99,39 +103,75 @@ class Proceed:
 
 @dataclass
 class Claim:
-    """This request's hold on its key, for the endpoint (``claim_of``): an endpoint that writes in
-    one statement may store its answer there (``answered_with``, bound by ``answer_values``),
-    and then says so (``stored``) so that the middleware does not store it again."""
+    """A keyed request to a route that claims its key itself (``claims_in_endpoint``): the
+    middleware leaves the key to the endpoint, which, in its own thread, either
+
+    - makes its change in one statement that also records the key with its answer
+      (``recorded_with``, bound by ``answer_values``; that statement fails whole where the key
+      is there already: ``taken``), and then says so (``stored = True``), or
+    - calls ``begin`` before any other work: the key claimed as the middleware claims it, or the
+      answer to send instead (the stored one, replayed, or a refusal), which it returns.
+
+    Without an in-flight claim first, a new key costs no statement of its own, and the change
+    and the answer a retry gets are committed together. What the endpoint answers without
+    either (a refused credential, an invalid body, a failure) is judged by the middleware
+    afterwards, as if the key had been claimed first: nothing was changed."""
     request: KeyedRequest
-    lease_token: str
+    decision: Proceed | Refuse | Stored | None = None
     stored: bool = False
 
-    def answer_values(self, status: int, body: bytes, media_type: str = "application/json") -> dict:
+    def begin(self, engine: Engine) -> Response | None:
+        self.decision = begin(engine, self.request, clock.now())
+        return None if isinstance(self.decision, Proceed) else _answer_for(self.decision)
+
+    def answer_values(self, status: int, body: bytes, now: datetime, media_type: str = "application/json") -> dict:
         return {"answer_scope": self.request.scope, "answer_key": self.request.key,
-                "answer_lease_token": self.lease_token, "answer_status": status,
-                "answer_headers": json.dumps([["content-type", media_type]]), "answer_body": body}
+                "answer_fingerprint": self.request.fingerprint, "answer_response_status": status,
+                "answer_response_headers": json.dumps([["content-type", media_type]]), "answer_response_body": body,
+                "answer_created_at": now, "answer_expires_at": now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S)}
 
 
 CLAIM = "amanah.idempotency_claim"
 """Where the middleware leaves the ``Claim`` in the request's scope."""
 
+_CLAIMED_IN_ENDPOINT: list[re.Pattern] = []
+
+
+def claims_in_endpoint(path_pattern: str) -> None:
+    """POSTs to paths matching this regular expression claim their keys in the endpoint
+    (``Claim``): called by the router that serves them, which must follow ``Claim``'s rules."""
+    _CLAIMED_IN_ENDPOINT.append(re.compile(path_pattern))
+
 
 def claim_of(scope: Scope) -> Claim | None:
-    """The key this request holds, if it came with one (and was not answered from the store)."""
+    """The key this request came with, for a route that claims it in the endpoint."""
     return scope.get(CLAIM)
 
 
-def answered_with(guard: sa.CTE) -> sa.CTE:
-    """PostgreSQL: the answer stored, as ``finish`` stores it, by a CTE of the caller's statement
-    that writes its change in the CTE ``guard`` (one row, or none): only when the guard wrote its
-    row, and only while this run holds the key. Bound by ``Claim.answer_values`` (the values go
-    to the driver as they are: the headers as JSON text)."""
-    ours = sa.and_(keys.c.scope == sa.bindparam("answer_scope"), keys.c.key == sa.bindparam("answer_key"),
-                   keys.c.lease_token == sa.bindparam("answer_lease_token"))
-    return (keys.update().where(ours, sa.exists(sa.select(sa.literal(1)).select_from(guard)))
-            .values(response_status=sa.bindparam("answer_status"), response_headers=sa.bindparam("answer_headers"),
-                    response_body=sa.bindparam("answer_body"), lease_token=None, locked_until=None)
-            .cte("answered"))
+_RECORDED = ("scope", "key", "fingerprint", "response_status", "response_headers", "response_body", "created_at",
+             "expires_at")
+
+
+def recorded_with(guard: sa.CTE) -> sa.CTE:
+    """PostgreSQL: the key recorded with its answer by a CTE of the caller's statement that
+    writes its change in the CTE ``guard`` (one row, or none): only when the guard wrote its
+    row. A key already there (or being recorded by another request) makes the whole statement
+    fail (``taken``), so that nothing of it is written. Bound by ``Claim.answer_values`` (the
+    values go to the driver as they are: the headers as JSON text)."""
+    values = [sa.bindparam(f"answer_{name}", type_=keys.c[name].type).label(name) for name in _RECORDED]
+    return keys.insert().from_select(list(_RECORDED), sa.select(*values).select_from(guard)).returning(keys.c.key).cte("answered")
+
+
+def taken(error: DBAPIError) -> bool:
+    """The statement of ``recorded_with`` failed because the key is there already."""
+    return sqlstate(error) == "23505" and getattr(getattr(error.orig, "diag", None), "constraint_name", None) == "pk_idempotency_keys"
+
+
+def _answer_for(decision: Stored | Refuse) -> Response:
+    if isinstance(decision, Refuse):
+        return error_response(decision.status, decision.type, decision.code, decision.message, HEADER)
+    headers = {name: value for name, value in decision.headers} | {"idempotent-replayed": "true"}
+    return Response(decision.body, status_code=decision.status, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -390,13 +430,6 @@ class _Buffer:
         await send({"type": "http.response.body", "body": self.body})
 
 
-async def _send_stored(stored: Stored, send: Send) -> None:
-    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored.headers]
-    headers += [(b"content-length", str(len(stored.body)).encode()), (b"idempotent-replayed", b"true")]
-    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
-    await send({"type": "http.response.body", "body": stored.body})
-
-
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -427,27 +460,53 @@ class IdempotencyMiddleware:
         engine = app.state.engine
         request = KeyedRequest(caller_scope(scope, session_cookie_name(app.state.settings)), key,
                                fingerprint(scope, body))
-        decision = await run_in_threadpool(begin, engine, request, clock.now())
-        if isinstance(decision, Stored):
-            await _send_stored(decision, send)
+        if any(pattern.fullmatch(scope["path"]) for pattern in _CLAIMED_IN_ENDPOINT):
+            await self._run_claimed_in_endpoint(scope, receive, send, engine, request)
             return
-        if isinstance(decision, Refuse):
-            await error_response(decision.status, decision.type, decision.code, decision.message,
-                                 HEADER)(scope, receive, send)
+        decision = await run_in_threadpool(begin, engine, request, clock.now())
+        if not isinstance(decision, Proceed):
+            await _answer_for(decision)(scope, receive, send)
             return
         buffer = _Buffer()
-        claim = scope[CLAIM] = Claim(request, decision.lease_token)
         try:
             await self.app(scope, receive, buffer.send)
         except BaseException:
-            if not claim.stored:
-                await run_in_threadpool(finish, engine, request, decision.lease_token, None)
+            await run_in_threadpool(finish, engine, request, decision.lease_token, None)
             raise
-        if claim.stored:
-            pass  # with the work, in its statement
-        elif not buffer.commit_outcome_unknown():
-            await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
-        # else the key stays in flight, as after a crash: releasing it would let a retry run the
-        # work again right away when it may have committed; after the lease the domain's guards
-        # find the first run's effect.
+        await _finish(engine, request, decision, buffer)
         await buffer.replay_to(send)
+
+    async def _run_claimed_in_endpoint(self, scope: Scope, receive: Receive, send: Send, engine: Engine,
+                                       request: KeyedRequest) -> None:
+        claim = scope[CLAIM] = Claim(request)
+        buffer = _Buffer()
+        try:
+            await self.app(scope, receive, buffer.send)
+        except BaseException:
+            if isinstance(claim.decision, Proceed):
+                await run_in_threadpool(finish, engine, request, claim.decision.lease_token, None)
+            raise
+        if isinstance(claim.decision, Proceed):
+            await _finish(engine, request, claim.decision, buffer)
+        elif claim.decision is None and not claim.stored:
+            # Answered without the key (so without a change): judged now, as if claimed first.
+            try:
+                decision = await run_in_threadpool(begin, engine, request, clock.now())
+            except (AppError, DBAPIError):  # the database may be why it answered so: sent unstored, as a 5xx is
+                decision = None
+            if isinstance(decision, Proceed):
+                await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
+            elif decision is not None:
+                await _answer_for(decision)(scope, receive, send)
+                return
+        # else stored with the change, or answered from the key (``Claim.begin``)
+        await buffer.replay_to(send)
+
+
+async def _finish(engine: Engine, request: KeyedRequest, decision: Proceed, buffer: _Buffer) -> None:
+    """Stores the answer of a run that held the key, or releases the key (a 5xx)."""
+    if not buffer.commit_outcome_unknown():
+        await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
+    # else the key stays in flight, as after a crash: releasing it would let a retry run the
+    # work again right away when it may have committed; after the lease the domain's guards
+    # find the first run's effect.

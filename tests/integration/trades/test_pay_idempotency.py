@@ -1,8 +1,11 @@
-"""Paying with an Idempotency-Key: on PostgreSQL the fast path's one statement stores the answer
-with the payment (``idempotency.answered_with``), so that the payment and the answer a retry gets
-are committed together; what the fast path leaves to the transaction is stored by the
-middleware, as any endpoint's answer. The pay endpoint writes its answer itself, as FastAPI
-would."""
+"""Paying with an Idempotency-Key: the pay endpoint claims its keys itself (``idempotency.Claim``).
+On PostgreSQL the fast path's one statement records the key with its answer
+(``idempotency.recorded_with``), so that the payment and the answer a retry gets are committed
+together; a key already there makes it write nothing, and the key decides (a repeat, another
+request, one still running). What the fast path leaves to the transaction is claimed first, as
+the middleware claims any key; what is answered before (a refused credential, an invalid
+body) is judged by the middleware afterwards. The pay endpoint writes its answer itself, as
+FastAPI would."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import sqlalchemy as sa
 from amanah.api import idempotency
 from amanah.core.errors import CommitOutcomeUnknown
 from amanah.trades import service as trades
+from tests.integration.trades.test_concurrency import race
 
 
 @pytest.fixture
@@ -57,6 +61,43 @@ def test_the_answer_is_what_fastapi_writes_for_the_trade(market):
     assert paid.content == shown.content  # GET's body is FastAPI's own serialization of the same model
 
 
+class TestOnEitherDatabase:
+    def test_a_repeat_replays_the_payment_and_another_request_with_the_key_is_refused(self, market):
+        trade_id, buyer = payable(market)
+        other_id, _ = payable(market)
+
+        first = pay(market, trade_id, buyer, "pay-key-1")
+        again = pay(market, trade_id, buyer, "pay-key-1")
+        other = pay(market, other_id, buyer, "pay-key-1")
+
+        assert first.status_code == 200 and "idempotent-replayed" not in first.headers, first.text
+        assert again.status_code == 200 and again.content == first.content
+        assert again.headers["idempotent-replayed"] == "true"
+        assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused", other.text
+        assert held_transfers(market, trade_id) == 1 and held_transfers(market, other_id) == 0
+        market.verify()
+
+    def test_an_answer_given_before_the_key_was_looked_at_is_judged_afterwards(self, market):
+        """An invalid body is refused before the endpoint runs: its answer is stored, as the
+        middleware stores any; a refused credential's is not (it owns no key)."""
+        trade_id, buyer = payable(market)
+        bad = {"source": "balance", "pay_currency": "dollars"}
+        url = f"/v1/trades/{trade_id}/pay"
+
+        invalid = market.client.post(url, json=bad, headers=buyer | {"Idempotency-Key": "pay-key-2"})
+        invalid_again = market.client.post(url, json=bad, headers=buyer | {"Idempotency-Key": "pay-key-2"})
+        refused = market.client.post(url, json={"source": "balance"},
+                                     headers={"Authorization": "Bearer nope", "Idempotency-Key": "pay-key-3"})
+
+        assert invalid.status_code == 400 and "idempotent-replayed" not in invalid.headers, invalid.text
+        assert invalid_again.status_code == 400 and invalid_again.headers["idempotent-replayed"] == "true"
+        assert refused.status_code == 401
+        with market.engine.connect() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(idempotency.keys)
+                                      .where(idempotency.keys.c.key == "pay-key-3")).scalar_one() == 0
+        assert held_transfers(market, trade_id) == 0
+
+
 @pytest.mark.postgres_only
 class TestStoredByThePaymentsOwnStatement:
     def test_the_key_holds_the_answer_sent_and_a_repeat_replays_it(self, market):
@@ -74,9 +115,10 @@ class TestStoredByThePaymentsOwnStatement:
         assert held_transfers(market, trade_id) == 1
         market.verify()
 
-    def test_a_payment_whose_answer_was_lost_after_its_write_is_answered_on_retry(self, market, monkeypatch):
-        """The write committed, then the connection went (the outcome is unknown: 503). The answer
-        was committed with the payment, so a retry gets it instead of a 409 until the lease ends."""
+    def test_a_payment_whose_connection_was_lost_after_its_write_is_answered_from_the_key(self, market, monkeypatch):
+        """The write committed, then the connection went (the outcome unknown). The key was
+        recorded with the payment, so the endpoint finds it and answers with the payment's
+        answer, instead of a 503 and then a 409 until the lease ends."""
         trade_id, buyer = payable(market)
         made = trades.pay_from_balance_at_once
 
@@ -89,10 +131,44 @@ class TestStoredByThePaymentsOwnStatement:
         monkeypatch.undo()
         retry = pay(market, trade_id, buyer, "pay-stored-2")
 
-        assert lost.status_code == 503 and lost.json()["error"]["code"] == CommitOutcomeUnknown.code, lost.text
-        assert retry.status_code == 200 and retry.headers["idempotent-replayed"] == "true", retry.text
-        assert retry.json()["status"] == "held"
+        assert lost.status_code == 200 and lost.json()["status"] == "held", lost.text
+        assert retry.status_code == 200 and retry.content == lost.content, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
         assert held_transfers(market, trade_id) == 1
+        market.verify()
+
+    def test_a_connection_lost_before_the_write_committed_pays_once_the_long_way(self, market, monkeypatch):
+        """No key was recorded, so nothing was paid: the endpoint claims the key and pays in a
+        transaction."""
+        trade_id, buyer = payable(market)
+
+        def lost_before(*_args, **_kwargs):
+            raise CommitOutcomeUnknown("The connection was lost during the write (a test).")
+
+        monkeypatch.setattr(trades, "pay_from_balance_at_once", lost_before)
+        paid = pay(market, trade_id, buyer, "pay-stored-5")
+        monkeypatch.undo()
+        again = pay(market, trade_id, buyer, "pay-stored-5")
+
+        assert paid.status_code == 200 and "idempotent-replayed" not in paid.headers, paid.text
+        assert again.content == paid.content and again.headers["idempotent-replayed"] == "true"
+        assert held_transfers(market, trade_id) == 1
+        market.verify()
+
+    def test_the_same_key_sent_five_times_at_once_pays_once(self, market):
+        for round_ in range(3):
+            trade_id, buyer = payable(market)
+            key = f"pay-race-{round_}"
+
+            answers = race(*[lambda: pay(market, trade_id, buyer, key)] * 5)
+
+            assert {answer.status_code for answer in answers} <= {200, 409}, [a.text for a in answers]
+            paid = [answer for answer in answers if answer.status_code == 200]
+            assert paid and all(answer.content == paid[0].content for answer in paid)
+            assert all(answer.json()["error"]["code"] == "idempotency_key_in_use"
+                       for answer in answers if answer.status_code == 409)
+            assert held_transfers(market, trade_id) == 1
+            assert pay(market, trade_id, buyer, key).content == paid[0].content
         market.verify()
 
     def test_what_the_fast_path_leaves_to_the_transaction_is_stored_by_the_middleware(self, market):

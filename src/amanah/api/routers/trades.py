@@ -19,7 +19,7 @@ from amanah.api.user_auth import UserCredentials, authenticate, current_user, us
 from amanah.core import ids, limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
-from amanah.core.errors import PermissionDenied
+from amanah.core.errors import AppError, PermissionDenied
 from amanah.money import Money, currency
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
@@ -182,36 +182,59 @@ def _trade_json(engine: Engine, settings: Settings, trade: trades.Trade) -> byte
     return _TRADE_OUT.dump_json(_TRADE_OUT.validate_python(_out(engine, settings, trade)), by_alias=True)
 
 
+PAY_PATH = r"/v1/trades/[^/]+/pay"
+idempotency.claims_in_endpoint(PAY_PATH)  # see pay()
+
+
 @router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)",
              responses=links("trade_id", TRADE_ACTIONS, status=200))
 def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredentials = Depends(user_credentials),
         engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
         now: datetime = Depends(get_now)) -> Response:
+    """An Idempotency-Key is claimed here (``idempotency.Claim``): by the one statement that
+    pays, or else before any other work."""
+    claim = idempotency.claim_of(http.scope)
     user = authenticate(engine, credentials).user  # here, not in a thread hop of its own (issue #10)
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
+    if body.source == "balance" and not settings.group_commit:  # group commit shares commits instead
+        paid = _pay_at_once(engine, settings, trade_id, user.id, request, now, claim)
+        if paid is not None:
+            return paid
+    if claim is not None and (answer := claim.begin(engine)) is not None:
+        return answer
     if body.source == "balance":
-        # One statement when the trade is plainly payable (PostgreSQL; not with group commit on,
-        # which shares commits instead), which also stores the answer to an Idempotency-Key;
-        # otherwise, or if it wrote nothing, the transaction.
-        claim, answers = idempotency.claim_of(http.scope), {}
-
-        def answer(held: trades.Trade) -> dict:
-            answers[held.id] = _trade_json(engine, settings, held)
-            return claim.answer_values(200, answers[held.id])
-
-        also = trades.AlsoWrite(idempotency.answered_with, answer) if claim else None
-        trade = (None if settings.group_commit
-                 else trades.pay_from_balance_at_once(engine, trade_id, user.id, request, now=now, also=also))
-        if trade is not None and claim:
-            claim.stored = True
-            return Response(answers[trade.id], media_type="application/json")
-        if trade is None:
-            trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
-                c, settings, trade_id, user.id, request, now=now))
+        trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
+            c, settings, trade_id, user.id, request, now=now))
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
     return Response(_trade_json(engine, settings, trade), media_type="application/json")
+
+
+def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str, request: trades.PayRequest,
+                 now: datetime, claim: idempotency.Claim | None) -> Response | None:
+    """The answer when the trade was paid in one statement (PostgreSQL), which also recorded
+    the key with that answer; None when it was not, and the transaction must decide. With a
+    key, a refusal is not answered here: the key is looked at first (a repeat of a payment made
+    is answered from it)."""
+    answers: dict[str, bytes] = {}
+
+    def answer(held: trades.Trade) -> dict:
+        answers[held.id] = _trade_json(engine, settings, held)
+        return claim.answer_values(200, answers[held.id], now)
+
+    also = trades.AlsoWrite(idempotency.recorded_with, answer, idempotency.taken) if claim else None
+    try:
+        trade = trades.pay_from_balance_at_once(engine, trade_id, buyer_user_id, request, now=now, also=also)
+    except AppError:
+        if claim is None:
+            raise
+        return None  # (a lost connection too: the key, recorded only with the payment, will say)
+    if trade is None:
+        return None
+    if claim is not None:
+        claim.stored = True
+    return Response(answers.get(trade.id) or _trade_json(engine, settings, trade), media_type="application/json")
 
 
 class ShipBody(BaseModel):

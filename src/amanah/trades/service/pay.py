@@ -49,11 +49,13 @@ class PayRequest:
 @dataclass(frozen=True)
 class AlsoWrite:
     """A write of the caller's, made in the payment's own statement and only if the payment is
-    made there (the API stores an Idempotency-Key's answer so, committed with the payment):
-    ``cte`` builds it from the statement's guard (a CTE with one row when the trade was saved,
-    none otherwise), ``values`` binds it for the trade as paid."""
+    made there (the API records an Idempotency-Key with its answer so, committed with the
+    payment): ``cte`` builds it from the statement's guard (a CTE with one row when the trade
+    was saved, none otherwise), ``values`` binds it for the trade as paid. Where it fails the
+    statement (``refused`` says so of the error), nothing was written, as for a changed row."""
     cte: Callable[[sa.CTE], sa.CTE]
     values: Callable[[Trade], dict]
+    refused: Callable[[DBAPIError], bool]
 
 
 def _lock_for_payment(connection: Connection, trade_id: str, buyer_user_id: str) -> Trade:
@@ -195,7 +197,7 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
     try:
         return run_autocommit(engine, work)
     except DBAPIError as error:
-        if ledger.not_applied(error):
+        if ledger.not_applied(error) or (also is not None and also.refused(error)):
             return None
         raise
 

@@ -1,7 +1,7 @@
 """HTTP: the pay-from-balance endpoint under concurrent load, against the app's floor.
 
     .venv/bin/python benchmarks/http_pay.py [--seconds 5] [--connections 16] [--workers 2]
-        [--postgres URL] [--skip-sqlite] [--group-commit both|on|off]
+        [--postgres URL] [--skip-sqlite | --skip-postgres] [--group-commit both|on|off]
 
 A real server (``uvicorn``, the app as ``amanah serve`` runs it, plus ``POST /bench/floor`` from
 ``benchmarks/http_app.py``: one INSERT, the framework's floor) is loaded by ``wrk`` (Debian's
@@ -248,6 +248,7 @@ def main() -> None:
     parser.add_argument("--trades-per-second", type=int, default=1500, help="trades seeded per second of load")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--group-commit", choices=["both", "on", "off"], default="both")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -257,8 +258,9 @@ def main() -> None:
     rows: list[dict] = []
     try:
         for group_commit in modes:
-            pg = make_database(options.postgres, "amanah_bench_http")
-            rows += run_target("PostgreSQL", pg, options, group_commit, work_dir)
+            if not options.skip_postgres:
+                pg = make_database(options.postgres, "amanah_bench_http")
+                rows += run_target("PostgreSQL", pg, options, group_commit, work_dir)
             if not options.skip_sqlite:
                 rows += run_target("SQLite", f"sqlite:///{work_dir / secrets.token_hex(4)}.db", options, group_commit, work_dir)
     finally:

@@ -114,8 +114,8 @@ class Claim:
 
     Without an in-flight claim first, a new key costs no statement of its own, and the change
     and the answer a retry gets are committed together. What the endpoint answers without
-    either (a refused credential, an invalid body, a failure) is judged by the middleware
-    afterwards, as if the key had been claimed first: nothing was changed."""
+    either (a refused credential, an invalid body) is judged by the middleware afterwards, as
+    if the key had been claimed first: nothing was changed."""
     request: KeyedRequest
     decision: Proceed | Refuse | Stored | None = None
     stored: bool = False
@@ -488,8 +488,9 @@ class IdempotencyMiddleware:
             raise
         if isinstance(claim.decision, Proceed):
             await _finish(engine, request, claim.decision, buffer)
-        elif claim.decision is None and not claim.stored:
+        elif claim.decision is None and not claim.stored and buffer.status < 500:
             # Answered without the key (so without a change): judged now, as if claimed first.
+            # (A 5xx is not stored, and the database is likely why: it goes out as it is.)
             try:
                 decision = await run_in_threadpool(begin, engine, request, clock.now())
             except (AppError, DBAPIError):  # the database may be why it answered so: sent unstored, as a 5xx is

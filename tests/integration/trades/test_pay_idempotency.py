@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from amanah.api import idempotency
-from amanah.core.errors import CommitOutcomeUnknown
+from amanah.core.errors import CommitOutcomeUnknown, DatabaseUnavailable
 from amanah.trades import service as trades
 from tests.integration.trades.test_concurrency import race
 
@@ -49,6 +49,17 @@ def held_transfers(market, trade_id: str) -> int:
     with market.engine.connect() as connection:
         return connection.execute(sa.select(sa.func.count()).select_from(transfers)
                                   .where(transfers.c.reference == trade_id)).scalar_one()
+
+
+def written_about(market, trade_id: str) -> dict:
+    from amanah.platforms.webhooks.models import events
+    from amanah.trades.models import trades as trades_table
+
+    with market.engine.connect() as connection:
+        status = connection.execute(sa.select(trades_table.c.status).where(trades_table.c.id == trade_id)).scalar_one()
+        count = connection.execute(sa.select(sa.func.count()).select_from(events)
+                                   .where(events.c.subject_id == trade_id)).scalar_one()
+    return {"transfers": held_transfers(market, trade_id), "events": count, "status": status}
 
 
 def test_the_answer_is_what_fastapi_writes_for_the_trade(market):
@@ -132,6 +143,7 @@ class TestStoredByThePaymentsOwnStatement:
         retry = pay(market, trade_id, buyer, "pay-stored-2")
 
         assert lost.status_code == 200 and lost.json()["status"] == "held", lost.text
+        assert lost.headers["idempotent-replayed"] == "true"  # it is the answer recorded with the payment
         assert retry.status_code == 200 and retry.content == lost.content, retry.text
         assert retry.headers["idempotent-replayed"] == "true"
         assert held_transfers(market, trade_id) == 1
@@ -153,6 +165,47 @@ class TestStoredByThePaymentsOwnStatement:
         assert paid.status_code == 200 and "idempotent-replayed" not in paid.headers, paid.text
         assert again.content == paid.content and again.headers["idempotent-replayed"] == "true"
         assert held_transfers(market, trade_id) == 1
+        market.verify()
+
+    def test_an_unknown_outcome_stays_unknown_when_the_key_cannot_be_read(self, market, monkeypatch):
+        """The write's connection was lost and the database is still away: the answer says the
+        outcome is unknown (not "nothing was changed"), and nothing is stored or claimed."""
+        trade_id, buyer = payable(market)
+
+        def lost(*_args, **_kwargs):
+            raise CommitOutcomeUnknown("The connection was lost during the write (a test).")
+
+        def away(*_args, **_kwargs):
+            raise DatabaseUnavailable("The database is away (a test).")
+
+        monkeypatch.setattr(trades, "pay_from_balance_at_once", lost)
+        monkeypatch.setattr(idempotency, "begin", away)
+        answer = pay(market, trade_id, buyer, "pay-stored-6")
+        monkeypatch.undo()
+
+        assert answer.status_code == 503 and answer.json()["error"]["code"] == CommitOutcomeUnknown.code, answer.text
+        with market.engine.connect() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(idempotency.keys)
+                                      .where(idempotency.keys.c.key == "pay-stored-6")).scalar_one() == 0
+        assert pay(market, trade_id, buyer, "pay-stored-6").status_code == 200
+
+    def test_one_key_on_two_trades_at_once_pays_one_and_writes_nothing_of_the_other(self, market):
+        for round_ in range(3):
+            someone = {"platform_user_id": f"two-{round_}", "email": f"two.{round_}@example.com"}
+            first, second = (market.open_trade(1500, buyer=someone)["id"] for _ in range(2))
+            buyer_id = market.client.get(f"/v1/trades/{first}", headers=market.as_platform).json()["buyer"]["user_id"]
+            market.fund(buyer_id, 3000)
+            buyer = market.token_for(buyer_id)
+
+            answers = race(lambda: pay(market, first, buyer, f"pay-two-{round_}"),
+                           lambda: pay(market, second, buyer, f"pay-two-{round_}"))
+
+            codes = sorted(answer.status_code for answer in answers)
+            assert codes in ([200, 409], [200, 422]), [answer.text for answer in answers]
+            paid = next(answer for answer in answers if answer.status_code == 200).json()["id"]
+            unpaid = second if paid == first else first
+            assert written_about(market, paid) == {"transfers": 1, "events": 1, "status": "held"}
+            assert written_about(market, unpaid) == {"transfers": 0, "events": 0, "status": "awaiting_payment"}
         market.verify()
 
     def test_the_same_key_sent_five_times_at_once_pays_once(self, market):

@@ -19,7 +19,7 @@ from amanah.api.user_auth import UserCredentials, authenticate, current_user, us
 from amanah.core import ids, limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
-from amanah.core.errors import AppError, PermissionDenied
+from amanah.core.errors import AppError, CommitOutcomeUnknown, PermissionDenied
 from amanah.money import Money, currency
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
@@ -197,12 +197,27 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
     user = authenticate(engine, credentials).user  # here, not in a thread hop of its own (issue #10)
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
+    unsettled = None
     if body.source == "balance" and not settings.group_commit:  # group commit shares commits instead
-        paid = _pay_at_once(engine, settings, trade_id, user.id, request, now, claim)
+        try:
+            paid = _pay_at_once(engine, settings, trade_id, user.id, request, now, claim)
+        except AppError as error:
+            if claim is None:
+                raise
+            # The key is looked at first: a repeat of a payment made is answered from it, and a
+            # lost connection's payment was made exactly if the key was recorded with it.
+            paid, unsettled = None, error
         if paid is not None:
             return paid
-    if claim is not None and (answer := claim.begin(engine)) is not None:
-        return answer
+    if claim is not None:
+        try:
+            answer = claim.begin(engine)
+        except AppError:
+            if isinstance(unsettled, CommitOutcomeUnknown):
+                raise unsettled from None  # not "nothing was changed": the payment may have been made
+            raise
+        if answer is not None:
+            return answer
     if body.source == "balance":
         trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
             c, settings, trade_id, user.id, request, now=now))
@@ -214,27 +229,22 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
 def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str, request: trades.PayRequest,
                  now: datetime, claim: idempotency.Claim | None) -> Response | None:
     """The answer when the trade was paid in one statement (PostgreSQL), which also recorded
-    the key with that answer; None when it was not, and the transaction must decide. With a
-    key, a refusal is not answered here: the key is looked at first (a repeat of a payment made
-    is answered from it)."""
-    answers: dict[str, bytes] = {}
+    the key with that answer; None when it was not, and the transaction must decide."""
+    recorded = b""
 
-    def answer(held: trades.Trade) -> dict:
-        answers[held.id] = _trade_json(engine, settings, held)
-        return claim.answer_values(200, answers[held.id], now)
+    def answer(held: trades.Trade) -> dict:  # (run again if the statement is)
+        nonlocal recorded
+        recorded = _trade_json(engine, settings, held)
+        return claim.answer_values(200, recorded, now)
 
     also = trades.AlsoWrite(idempotency.recorded_with, answer, idempotency.taken) if claim else None
-    try:
-        trade = trades.pay_from_balance_at_once(engine, trade_id, buyer_user_id, request, now=now, also=also)
-    except AppError:
-        if claim is None:
-            raise
-        return None  # (a lost connection too: the key, recorded only with the payment, will say)
+    trade = trades.pay_from_balance_at_once(engine, trade_id, buyer_user_id, request, now=now, also=also)
     if trade is None:
         return None
-    if claim is not None:
-        claim.stored = True
-    return Response(answers.get(trade.id) or _trade_json(engine, settings, trade), media_type="application/json")
+    if claim is None:
+        return Response(_trade_json(engine, settings, trade), media_type="application/json")
+    claim.stored = True
+    return Response(recorded, media_type="application/json")  # the answer recorded with the key
 
 
 class ShipBody(BaseModel):

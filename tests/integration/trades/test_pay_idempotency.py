@@ -10,6 +10,8 @@ FastAPI would."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from amanah.api import idempotency
 from amanah.core.errors import CommitOutcomeUnknown, DatabaseUnavailable
 from amanah.trades import service as trades
+from amanah.trades.models import trades as trades_table
 from tests.integration.trades.test_concurrency import race
 
 
@@ -53,7 +56,6 @@ def held_transfers(market, trade_id: str) -> int:
 
 def written_about(market, trade_id: str) -> dict:
     from amanah.platforms.webhooks.models import events
-    from amanah.trades.models import trades as trades_table
 
     with market.engine.connect() as connection:
         status = connection.execute(sa.select(trades_table.c.status).where(trades_table.c.id == trade_id)).scalar_one()
@@ -165,6 +167,30 @@ class TestStoredByThePaymentsOwnStatement:
         assert paid.status_code == 200 and "idempotent-replayed" not in paid.headers, paid.text
         assert again.content == paid.content and again.headers["idempotent-replayed"] == "true"
         assert held_transfers(market, trade_id) == 1
+        market.verify()
+
+    def test_a_backend_cut_off_during_the_write_pays_once_the_long_way(self, market):
+        """On the wire: the write waits for a lock on the trade's row and its backend is
+        terminated there, so nothing of it, the key included, was committed; the endpoint finds no
+        key, claims it and pays in a transaction once the lock is gone."""
+        trade_id, buyer = payable(market)
+        answers = []
+        with market.engine.connect() as locker, locker.begin(), \
+                market.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+            locker.execute(sa.select(trades_table.c.id).where(trades_table.c.id == trade_id).with_for_update())
+            paying = threading.Thread(target=lambda: answers.append(pay(market, trade_id, buyer, "pay-cut-1")))
+            paying.start()
+            deadline = time.monotonic() + 10
+            while not watcher.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE 'WITH paid%'")).first():
+                assert time.monotonic() < deadline, "the write never waited for the lock"
+                time.sleep(0.01)
+        paying.join(30)
+
+        assert answers[0].status_code == 200 and "idempotent-replayed" not in answers[0].headers, answers[0].text
+        assert held_transfers(market, trade_id) == 1
+        assert pay(market, trade_id, buyer, "pay-cut-1").content == answers[0].content
         market.verify()
 
     def test_an_unknown_outcome_stays_unknown_when_the_key_cannot_be_read(self, market, monkeypatch):

@@ -25,8 +25,8 @@ first is still running is a 409 (``type: conflict``).
   ``CommitOutcomeUnknown``, 503), whose outcome nobody knows yet. So the guarantee is
   exactly-once without crashes and at-least-once with them; the domain's own guards (unique
   ``out_trade_no``, the trade state machine, unique ledger transfer ids) are what stop a second
-  effect in that window. A key recorded in the statement that makes the change (the payment
-  from the balance, on PostgreSQL) has no such window: it is there exactly when the change is.
+  effect in that window. An answer stored with the change (the payment from the balance: in its
+  one statement on PostgreSQL, in its transaction otherwise) has no such window.
 - **Kept** ``IDEMPOTENCY_KEY_TTL_S`` (over 24 hours), then purged by ``api.purge_idempotency_keys``.
 """
 
@@ -52,7 +52,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from amanah.api.errors import error_response
 from amanah.core import limits
 from amanah.core.clock import clock
-from amanah.core.db import OnDriver, RetryTransaction, UTCDateTime, metadata, run_autocommit, sqlstate
+from amanah.core.db import (
+    OnDriver, RetryTransaction, UTCDateTime, after_commit, metadata, run_autocommit, sqlstate,
+)
 from amanah.core.errors import AppError, CommitOutcomeUnknown
 
 HEADER = "Idempotency-Key"
@@ -110,7 +112,8 @@ class Claim:
       (``recorded_with``, bound by ``answer_values``; that statement fails whole where the key
       is there already: ``taken``), and then says so (``stored = True``), or
     - calls ``begin`` before any other work: the key claimed as the middleware claims it, or the
-      answer to send instead (the stored one, replayed, or a refusal), which it returns.
+      answer to send instead (the stored one, replayed, or a refusal), which it returns; then it
+      may store its answer in the transaction that makes its change (``store_in``).
 
     Without an in-flight claim first, a new key costs no statement of its own, and the change
     and the answer a retry gets are committed together. What the endpoint answers without
@@ -123,6 +126,16 @@ class Claim:
     def begin(self, engine: Engine) -> Response | None:
         self.decision = begin(engine, self.request, clock.now())
         return None if isinstance(self.decision, Proceed) else _answer_for(self.decision)
+
+    def store_in(self, connection: Connection, body: bytes, status: int = 200, media_type: str = "application/json") -> None:
+        """After ``begin``: stores the answer in the caller's transaction, the one that makes the
+        change, so that the two are committed together (then ``stored``) or not at all."""
+        response = Stored(status, [["content-type", media_type]], body)
+        connection.execute(_STORE, _storing(self.request, self.decision.lease_token, response))
+        after_commit(connection, self._committed)
+
+    def _committed(self) -> None:
+        self.stored = True
 
     def answer_values(self, status: int, body: bytes, now: datetime, media_type: str = "application/json") -> dict:
         return {"answer_scope": self.request.scope, "answer_key": self.request.key,
@@ -288,14 +301,20 @@ def begin(engine: Engine, request: KeyedRequest, now: datetime) -> Proceed | Ref
 def finish(engine: Engine, request: KeyedRequest, lease_token: str, response: Stored | None) -> None:
     """Stores the response, or (``None``) releases the key so that a repeat runs again, in one
     statement. A run whose lease was taken over stores nothing: the run that took it over answers."""
-    values = {"our_scope": request.scope, "our_key": request.key, "our_lease_token": lease_token}
     if response is None:
-        statement = _RELEASE
+        statement, values = _RELEASE, _ours(request, lease_token)
     else:
-        statement = _STORE
-        values |= {"response_status": response.status, "response_headers": response.headers,
-                   "response_body": response.body, "lease_token": None, "locked_until": None}
+        statement, values = _STORE, _storing(request, lease_token, response)
     run_autocommit(engine, lambda connection: connection.execute(statement, values))
+
+
+def _ours(request: KeyedRequest, lease_token: str) -> dict:
+    return {"our_scope": request.scope, "our_key": request.key, "our_lease_token": lease_token}
+
+
+def _storing(request: KeyedRequest, lease_token: str, response: Stored) -> dict:
+    return {**_ours(request, lease_token), "response_status": response.status, "response_headers": response.headers,
+            "response_body": response.body, "lease_token": None, "locked_until": None}
 
 
 # The hot statements, built once and bound per call: building one costs more Python than its
@@ -483,12 +502,14 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, buffer.send)
         except BaseException:
-            if isinstance(claim.decision, Proceed):
+            if isinstance(claim.decision, Proceed) and not claim.stored:
                 await run_in_threadpool(finish, engine, request, claim.decision.lease_token, None)
             raise
-        if isinstance(claim.decision, Proceed):
+        if claim.stored:
+            pass  # with the change
+        elif isinstance(claim.decision, Proceed):
             await _finish(engine, request, claim.decision, buffer)
-        elif claim.decision is None and not claim.stored and buffer.status < 500:
+        elif claim.decision is None and buffer.status < 500:
             # Answered without the key (so without a change): judged now, as if claimed first.
             # (A 5xx is not stored, and the database is likely why: it goes out as it is.)
             try:
@@ -500,7 +521,7 @@ class IdempotencyMiddleware:
             elif decision is not None:
                 await _answer_for(decision)(scope, receive, send)
                 return
-        # else stored with the change, or answered from the key (``Claim.begin``)
+        # else answered from the key (``Claim.begin``)
         await buffer.replay_to(send)
 
 

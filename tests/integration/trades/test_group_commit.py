@@ -58,3 +58,28 @@ def test_confirm_and_refund_go_through_the_group_committer(market):
     assert confirmed.json()["status"] == "completed"
     assert committer.batches >= 3  # pay, refund, confirm
     market.verify()
+
+
+def test_keyed_payments_store_their_answers_with_their_own_unit(market):
+    """Each payment stores its Idempotency-Key's answer in its own unit of the shared
+    transaction: a buyer refused for want of money has its 402 stored by the middleware instead,
+    and every repeat replays its own answer."""
+    buyers = []
+    for n in range(8):
+        trade = market.open_trade(1000)
+        if n % 4 != 3:
+            market.fund(trade["buyer"]["user_id"], 1000)
+        buyers.append((trade, market.token_for(trade["buyer"]["user_id"]) | {"Idempotency-Key": f"gc-{n}"}))
+
+    def pay(pair):
+        trade, headers = pair
+        return market.client.post(f"/v1/trades/{trade['id']}/pay", json={"source": "balance"}, headers=headers)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(pay, buyers))
+    repeats = [pay(pair) for pair in buyers]
+
+    for n, (answer, repeat) in enumerate(zip(answers, repeats)):
+        assert answer.status_code == (402 if n % 4 == 3 else 200), answer.text
+        assert repeat.content == answer.content and repeat.headers["idempotent-replayed"] == "true"
+    market.verify()

@@ -90,6 +90,24 @@ class TestOnEitherDatabase:
         assert held_transfers(market, trade_id) == 1 and held_transfers(market, other_id) == 0
         market.verify()
 
+    def test_the_long_way_stores_the_answer_in_the_paying_transaction(self, market, monkeypatch):
+        """The process may die between the payment's COMMIT and the middleware storing the
+        answer: here the middleware's store is never called, yet the key holds the answer."""
+        trade_id, buyer = payable(market)
+        stores = []
+        monkeypatch.setattr(trades, "pay_from_balance_at_once", lambda *_args, **_kwargs: None)
+        monkeypatch.setattr(idempotency, "finish", lambda *args: stores.append(args))
+
+        first = pay(market, trade_id, buyer, "pay-long-1")
+        row = kept(market, "pay-long-1")
+        again = pay(market, trade_id, buyer, "pay-long-1")
+
+        assert first.status_code == 200 and first.json()["status"] == "held", first.text
+        assert stores == [] and (row["response_status"], row["response_body"], row["lease_token"]) == (200, first.content, None)
+        assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+        assert held_transfers(market, trade_id) == 1
+        market.verify()
+
     def test_an_answer_given_before_the_key_was_looked_at_is_judged_afterwards(self, market):
         """An invalid body is refused before the endpoint runs: its answer is stored, as the
         middleware stores any; a refused credential's is not (it owns no key)."""

@@ -219,8 +219,17 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
         if answer is not None:
             return answer
     if body.source == "balance":
+        recorded = b""
+
+        def answer(connection, held: trades.Trade) -> None:  # (run again if the transaction is)
+            nonlocal recorded
+            recorded = _trade_json(engine, settings, held)
+            claim.store_in(connection, recorded)
+
         trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
-            c, settings, trade_id, user.id, request, now=now))
+            c, settings, trade_id, user.id, request, now=now, also=answer if claim else None))
+        if claim is not None and claim.stored:
+            return Response(recorded, media_type="application/json")  # the answer stored with the payment
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
     return Response(_trade_json(engine, settings, trade), media_type="application/json")

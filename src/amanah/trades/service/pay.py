@@ -126,14 +126,19 @@ def _from_balance(pay: Money, quote_id: str | None) -> dict:
 
 
 def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, buyer_user_id: str,
-                     request: PayRequest, *, now: datetime) -> Trade:
+                     request: PayRequest, *, now: datetime,
+                     also: Callable[[Connection, Trade], None] | None = None) -> Trade:
     """Holds the price from the buyer's balance (converting first if asked); refused with
-    ``insufficient_funds`` when the balance is short, and then nothing moves."""
+    ``insufficient_funds`` when the balance is short, and then nothing moves. ``also`` writes
+    the caller's own in the same transaction, given the trade as paid (the API stores an
+    Idempotency-Key's answer so)."""
     trade = _lock_for_payment(connection, trade_id, buyer_user_id)
     quote = _quote_for(connection, settings, trade, request, now)
     hold = _hold_transfers(connection, trade, quote, now)
     held = _mark_held(connection, trade, now, **_from_balance(quote.sell if quote else trade.money,
                                                               quote.id if quote else None))
+    if also is not None:
+        also(connection, held)
     ledger.create_linked(connection, hold, now=now)  # last, as its docstring asks
     return held
 

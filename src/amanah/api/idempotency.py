@@ -127,7 +127,8 @@ class Claim:
         self.decision = begin(engine, self.request, clock.now())
         return None if isinstance(self.decision, Proceed) else _answer_for(self.decision)
 
-    def store_in(self, connection: Connection, body: bytes, status: int = 200, media_type: str = "application/json") -> None:
+    def store_in(self, connection: Connection, body: bytes, status: int = 200,
+                 media_type: str = "application/json") -> None:
         """After ``begin``: stores the answer in the caller's transaction, the one that makes the
         change, so that the two are committed together (then ``stored``) or not at all."""
         response = Stored(status, [["content-type", media_type]], body)
@@ -172,12 +173,14 @@ def recorded_with(guard: sa.CTE) -> sa.CTE:
     fail (``taken``), so that nothing of it is written. Bound by ``Claim.answer_values`` (the
     values go to the driver as they are: the headers as JSON text)."""
     values = [sa.bindparam(f"answer_{name}", type_=keys.c[name].type).label(name) for name in _RECORDED]
-    return keys.insert().from_select(list(_RECORDED), sa.select(*values).select_from(guard)).returning(keys.c.key).cte("answered")
+    recorded = keys.insert().from_select(list(_RECORDED), sa.select(*values).select_from(guard))
+    return recorded.returning(keys.c.key).cte("answered")
 
 
 def taken(error: DBAPIError) -> bool:
     """The statement of ``recorded_with`` failed because the key is there already."""
-    return sqlstate(error) == "23505" and getattr(getattr(error.orig, "diag", None), "constraint_name", None) == "pk_idempotency_keys"
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    return sqlstate(error) == "23505" and constraint == "pk_idempotency_keys"
 
 
 def _answer_for(decision: Stored | Refuse) -> Response:

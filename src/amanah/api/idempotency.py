@@ -127,22 +127,25 @@ class Claim:
         self.decision = begin(engine, self.request, clock.now())
         return None if isinstance(self.decision, Proceed) else _answer_for(self.decision)
 
-    def store_in(self, connection: Connection, body: bytes, status: int = 200,
-                 media_type: str = "application/json") -> None:
-        """After ``begin``: stores the answer in the caller's transaction, the one that makes the
-        change, so that the two are committed together (then ``stored``) or not at all."""
-        response = Stored(status, [["content-type", media_type]], body)
+    def store_in(self, connection: Connection, json_body: bytes) -> None:
+        """After ``begin``: stores the answer (200, JSON) in the caller's transaction, the one
+        that makes the change, so that the two are committed together (then ``stored``) or not
+        at all."""
+        response = Stored(200, JSON_HEADERS, json_body)
         connection.execute(_STORE, _storing(self.request, self.decision.lease_token, response))
         after_commit(connection, self._committed)
 
     def _committed(self) -> None:
         self.stored = True
 
-    def answer_values(self, status: int, body: bytes, now: datetime, media_type: str = "application/json") -> dict:
-        return {"answer_scope": self.request.scope, "answer_key": self.request.key,
-                "answer_fingerprint": self.request.fingerprint, "answer_response_status": status,
-                "answer_response_headers": json.dumps([["content-type", media_type]]), "answer_response_body": body,
-                "answer_created_at": now, "answer_expires_at": now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S)}
+    def answer_values(self, json_body: bytes, now: datetime) -> dict:
+        """``recorded_with``'s values: the key, new, with this answer (200, JSON)."""
+        answered = {"response_status": 200, "response_headers": json.dumps(JSON_HEADERS), "response_body": json_body}
+        return {f"answer_{name}": value for name, value in (_new_key(self.request, now) | answered).items()}
+
+
+JSON_HEADERS = [["content-type", "application/json"]]
+"""The stored headers of a JSON answer."""
 
 
 CLAIM = "amanah.idempotency_claim"
@@ -247,11 +250,15 @@ contention (``RetryTransaction``: ``run_autocommit`` runs the whole call again, 
 
 def _claim(connection: Connection, request: KeyedRequest, lease: dict, now: datetime) -> bool:
     """The key recorded as in flight for this run, if nobody holds it: one statement."""
-    values = {"scope": request.scope, "key": request.key, "fingerprint": request.fingerprint, "created_at": now,
-              "expires_at": now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S), **lease}
+    values = _new_key(request, now) | lease
     if connection.dialect.name == "postgresql":  # every keyed POST: on the driver (issue #10)
         return bool(_CLAIM_ON_DRIVER.execute(connection, values))
     return connection.execute(_CLAIM["sqlite"], values).first() is not None
+
+
+def _new_key(request: KeyedRequest, now: datetime) -> dict:
+    return {"scope": request.scope, "key": request.key, "fingerprint": request.fingerprint, "created_at": now,
+            "expires_at": now + timedelta(seconds=limits.IDEMPOTENCY_KEY_TTL_S)}
 
 
 def _decide(connection: Connection, request: KeyedRequest, lease: dict,

@@ -178,8 +178,12 @@ _TRADE_OUT = TypeAdapter(TradeOut)
 def _trade_json(engine: Engine, settings: Settings, trade: trades.Trade) -> bytes:
     """A ``TradeOut`` answer's body, as FastAPI writes one (validated, then Pydantic's JSON),
     made in the endpoint's own thread: FastAPI validates a sync endpoint's answer in a thread
-    hop of its own."""
+    hop of its own. Sent as ``_json``."""
     return _TRADE_OUT.dump_json(_TRADE_OUT.validate_python(_out(engine, settings, trade)), by_alias=True)
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 PAY_PATH = r"/v1/trades/[^/]+/pay"
@@ -229,10 +233,10 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
         trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
             c, settings, trade_id, user.id, request, now=now, also=answer if claim else None))
         if claim is not None and claim.stored:
-            return Response(recorded, media_type="application/json")  # the answer stored with the payment
+            return _json(recorded)  # the answer stored with the payment
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
-    return Response(_trade_json(engine, settings, trade), media_type="application/json")
+    return _json(_trade_json(engine, settings, trade))
 
 
 def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str, request: trades.PayRequest,
@@ -244,16 +248,16 @@ def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_i
     def answer(held: trades.Trade) -> dict:  # (run again if the statement is)
         nonlocal recorded
         recorded = _trade_json(engine, settings, held)
-        return claim.answer_values(200, recorded, now)
+        return claim.answer_values(recorded, now)
 
     also = trades.AlsoWrite(idempotency.recorded_with, answer, idempotency.taken) if claim else None
     trade = trades.pay_from_balance_at_once(engine, trade_id, buyer_user_id, request, now=now, also=also)
     if trade is None:
         return None
     if claim is None:
-        return Response(_trade_json(engine, settings, trade), media_type="application/json")
+        return _json(_trade_json(engine, settings, trade))
     claim.stored = True
-    return Response(recorded, media_type="application/json")  # the answer recorded with the key
+    return _json(recorded)  # the answer recorded with the key
 
 
 class ShipBody(BaseModel):

@@ -124,7 +124,9 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         type_ = _STATUS_TYPES.get(error.status_code, "invalid_request" if error.status_code < 500 else "internal")
         code = "not_found" if error.status_code == 404 else type_
-        return error_response(error.status_code, type_, code, str(error.detail))
+        response = error_response(error.status_code, type_, code, str(error.detail))
+        response.headers.update(error.headers or {})  # a 405's Allow, as RFC 9110 asks
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

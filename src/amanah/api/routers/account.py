@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.routing import Router
 from amanah.api.user_auth import current_user
 from amanah.closure import service as closure
 from amanah.core import service_mode
@@ -17,7 +18,7 @@ from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.users import service as users
 
-router = APIRouter(tags=["account"])
+router = Router(tags=["account"])
 
 
 class ClosureRequest(BaseModel):

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah import ledger
 from amanah.api.auth import require_operator
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.routing import Router
 from amanah.api.user_auth import client_address
 from amanah.backoffice import actions
 from amanah.closure import notices
@@ -23,7 +24,7 @@ from amanah.core.db import run_in_transaction
 from amanah.operators import service as operators
 from amanah.reports import liabilities
 
-router = APIRouter(prefix="/v1/admin", tags=["operators"], dependencies=[Depends(require_operator)])
+router = Router(prefix="/v1/admin", tags=["operators"], dependencies=[Depends(require_operator)])
 
 
 def audit_context(request: Request, operator: operators.Operator = Depends(require_operator),

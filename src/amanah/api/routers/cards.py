@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
+from amanah.api.routing import Router
 from amanah.api.user_auth import current_user
 from amanah.cards import service as cards
 from amanah.core import service_mode
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 
-router = APIRouter(prefix="/v1/me/cards", tags=["cards"])
+router = Router(prefix="/v1/me/cards", tags=["cards"])
 
 
 class CardBind(BaseModel):

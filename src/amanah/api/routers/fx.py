@@ -10,11 +10,12 @@ import re
 from datetime import date, datetime
 
 from babel import Locale, UnknownLocaleError
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import Depends, Header, Query
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
+from amanah.api.routing import Router
 from amanah.core import limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -23,7 +24,7 @@ from amanah.fx import service
 from amanah.fx.schemas import CurrencyList, CurrencyOut, QuoteIn, QuoteOut, RatesOut
 from amanah.money import CURRENCIES, Money
 
-router = APIRouter(tags=["currencies and exchange"])
+router = Router(tags=["currencies and exchange"])
 
 _LOCALE_TAG = re.compile(r"[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}", re.ASCII)
 _DEFAULT_LOCALE = "en"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from amanah import mail
 from amanah.api.auth import require_operator
 from amanah.api.deps import get_engine, get_settings
+from amanah.api.routing import Router
 from amanah.core import limits
 from amanah.core.config import Settings
 from amanah.core.errors import NotFound
@@ -21,7 +22,7 @@ def _require_test_mode(settings: Settings = Depends(get_settings)) -> None:
         raise NotFound("Not Found")
 
 
-router = APIRouter(prefix="/v1/test", tags=["test mode"],
+router = Router(prefix="/v1/test", tags=["test mode"],
                    dependencies=[Depends(_require_test_mode), Depends(require_operator)])
 
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah.api.auth import require_operator
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.routing import Router
 from amanah.core.config import Settings
 from amanah.core.errors import InvalidRequest
 from amanah.reports import reconciliation
 
-router = APIRouter(prefix="/v1/admin", tags=["operators"], dependencies=[Depends(require_operator)])
+router = Router(prefix="/v1/admin", tags=["operators"], dependencies=[Depends(require_operator)])
 
 
 class ReconciliationSide(BaseModel):

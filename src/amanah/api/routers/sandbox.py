@@ -8,17 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
+from amanah.api.routing import Router
 from amanah.cards import charges
 from amanah.cards.connectors.sandbox import SandboxAcquirer
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 
-router = APIRouter(prefix="/sandbox", tags=["sandbox"], include_in_schema=False)
+router = Router(prefix="/sandbox", tags=["sandbox"], include_in_schema=False)
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>

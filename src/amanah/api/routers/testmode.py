@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah.api.auth import require_operator
 from amanah.api.deps import get_engine, get_settings
+from amanah.api.routing import Router
 from amanah.core import jobs, limits
 from amanah.core.clock import clock
 from amanah.core.config import Settings
@@ -22,7 +23,7 @@ def require_test_mode(settings: Settings = Depends(get_settings)) -> None:
 
 
 # Test mode is checked before the key, so outside test mode these paths do not exist at all.
-router = APIRouter(prefix="/v1/test", tags=["test mode"],
+router = Router(prefix="/v1/test", tags=["test mode"],
                    dependencies=[Depends(require_test_mode), Depends(require_operator)])
 
 

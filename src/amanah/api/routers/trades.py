@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, EmailStr, Field, TypeAdapter
 from sqlalchemy.engine import Engine
 
@@ -15,6 +15,7 @@ from amanah.api.auth import require_platform
 from amanah.api.callers import Caller, platform_or_user
 from amanah.api.deps import get_engine, get_now, get_settings, run_money_movement
 from amanah.api.links import TRADE_ACTIONS, links
+from amanah.api.routing import Router
 from amanah.api.user_auth import UserCredentials, authenticate, current_user, user_credentials
 from amanah.core import ids, limits
 from amanah.core.config import Settings
@@ -25,7 +26,7 @@ from amanah.platforms import service as platforms
 from amanah.trades import service as trades
 from amanah.trades.service.refunds import finish_refund_to_source, finish_refunds_of
 
-router = APIRouter(prefix="/v1", tags=["trades"])
+router = Router(prefix="/v1", tags=["trades"])
 
 
 class Buyer(BaseModel):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_settings
 from amanah.api.errors import error_response
+from amanah.api.routing import Router
 from amanah.api.user_auth import UserAuth, client_address, current_auth, current_user, session_cookie_name
 from amanah.core import limits
 from amanah.core.clock import clock
@@ -19,7 +20,7 @@ from amanah.users import schemas
 from amanah.users import service as users
 from amanah.users.errors import CaptchaInvalid, TooManyAttempts
 
-router = APIRouter(tags=["users"])
+router = Router(tags=["users"])
 
 RESET_ACCEPTED = ("If an account uses this e-mail address, we have sent it a link to choose a new "
                   "password. The link works once, for 30 minutes.")

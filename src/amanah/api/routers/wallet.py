@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.engine import Engine
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from amanah.api.amounts import whole_numbers
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
+from amanah.api.routing import Router
 from amanah.api.user_auth import current_user
 from amanah.core import ids, limits
 from amanah.core.clock import utc
@@ -23,7 +24,7 @@ from amanah.wallet import service as wallet
 from amanah.wallet.errors import InvalidHistoryFilter
 from amanah.wallet.service.common import money
 
-router = APIRouter(prefix="/v1/me", tags=["wallet"])
+router = Router(prefix="/v1/me", tags=["wallet"])
 
 
 class BalanceOut(BaseModel):

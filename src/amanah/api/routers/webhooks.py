@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah.api.auth import require_platform
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
+from amanah.api.routing import Router
 from amanah.core import limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -18,7 +19,7 @@ from amanah.platforms.service import Platform
 from amanah.platforms.webhooks import service as webhooks
 from amanah.platforms.webhooks.events import EventType
 
-router = APIRouter(tags=["webhooks"])
+router = Router(tags=["webhooks"])
 
 
 class EndpointCreate(BaseModel):

@@ -1,10 +1,9 @@
 """The cabinet's routes, as one router (``api/routers/__init__.py`` includes it; not in the
 OpenAPI document: these are pages, not the API)."""
 
-from fastapi import APIRouter
-
+from amanah.api.routing import Router
 from amanah.web.routes import account, auth, backoffice, history, static, trades, wallet
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 for module in (static, auth, account, wallet, history, trades, backoffice):
     router.include_router(module.router)

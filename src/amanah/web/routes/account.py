@@ -3,8 +3,9 @@ security (change the password, two-factor, sessions: see and end them, e-mail), 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 
+from amanah.api.routing import Router
 from amanah.cards import service as cards
 from amanah.core import service_mode
 from amanah.core.clock import clock
@@ -15,7 +16,7 @@ from amanah.web import i18n, messages
 from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user
 from amanah.web.wallet_view import balances
 
-router = APIRouter(route_class=CabinetRoute, include_in_schema=False)
+router = Router(route_class=CabinetRoute, include_in_schema=False)
 
 
 @router.get("/account")

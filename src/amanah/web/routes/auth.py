@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from amanah.api.routing import Router
 from amanah.api.user_auth import client_address, session_cookie_name
 from amanah.core import limits
 from amanah.core.clock import clock
@@ -20,7 +21,7 @@ from amanah.web import i18n, messages
 from amanah.web.pages import (CabinetRoute, check_csrf, check_same_origin, redirect, render, safe_next,
                               visitor)
 
-router = APIRouter(route_class=CabinetRoute, include_in_schema=False)
+router = Router(route_class=CabinetRoute, include_in_schema=False)
 
 
 def _set_session_cookie(request: Request, response: Response, session: users.Session) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from amanah import ledger
+from amanah.api.routing import Router
 from amanah.api.user_auth import CSRF_HEADER, client_address
 from amanah.backoffice import actions, queries
 from amanah.core import limits, service_mode
@@ -172,7 +173,7 @@ class BackofficeRoute(APIRoute):
         return run
 
 
-router = APIRouter(prefix=PREFIX, route_class=BackofficeRoute, include_in_schema=False)
+router = Router(prefix=PREFIX, route_class=BackofficeRoute, include_in_schema=False)
 
 
 # --- signing in and out -------------------------------------------------------------------------

@@ -7,16 +7,17 @@ import csv
 import io
 from datetime import date, datetime, time, timedelta, timezone
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
+from amanah.api.routing import Router
 from amanah.core import limits
 from amanah.core.errors import NotFound
 from amanah.money import CURRENCIES, Money, currency
 from amanah.web import i18n
 from amanah.web.pages import CabinetRoute, render, require_user
 
-router = APIRouter(route_class=CabinetRoute, include_in_schema=False)
+router = Router(route_class=CabinetRoute, include_in_schema=False)
 PAGE_SIZE = 25
 DETAIL_SCAN_MAX = 2000
 """A movement's page finds it among the newest this many lines."""

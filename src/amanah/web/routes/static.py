@@ -6,14 +6,15 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
+
+from amanah.api.routing import Router
 
 STATIC_DIR = (Path(__file__).parent.parent / "static").resolve()
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 CACHE_S = 3600
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 @router.get("/static/{name:path}")

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 
+from amanah.api.routing import Router
 from amanah.cards import charges
 from amanah.cards import service as cards
 from amanah.core.clock import clock
@@ -23,7 +24,7 @@ from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require
 from amanah.web.routes.account import bind_from_form
 from amanah.web.wallet_view import available_in
 
-router = APIRouter(route_class=CabinetRoute, include_in_schema=False)
+router = Router(route_class=CabinetRoute, include_in_schema=False)
 
 E_WALLETS = {"alphapay": "AlphaPay", "betawallet": "BetaWallet"}
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 
+from amanah.api.routing import Router
 from amanah.cards import service as cards
 from amanah.core.clock import clock
 from amanah.core.errors import AppError
@@ -13,7 +14,7 @@ from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require
 from amanah.web.routes.trades import E_WALLETS
 from amanah.web.wallet_view import balances
 
-router = APIRouter(route_class=CabinetRoute, include_in_schema=False)
+router = Router(route_class=CabinetRoute, include_in_schema=False)
 
 
 def _wallet():

@@ -5,7 +5,8 @@
 
 A real server (``uvicorn``, the app as ``amanah serve`` runs it, plus ``POST /bench/floor`` from
 ``benchmarks/http_app.py``: one INSERT, the framework's floor) is loaded by ``wrk`` (Debian's
-package, a separate process): first the floor, then ``POST /v1/trades/{id}/pay`` with
+package, a separate process): the floor (before and after the pay rows: its row is the mean),
+then ``POST /v1/trades/{id}/pay`` with
 ``{"source": "balance"}``, each request paying another trade (seeded beforehand) as its buyer
 with a bearer token — once without and once with an ``Idempotency-Key`` (on PostgreSQL it costs
 no statement of its own: the pay endpoint's one write records the key with its answer). Per
@@ -214,15 +215,17 @@ def run_target(label: str, url: str, options, group_commit: bool, work_dir: Path
     server = start_server(env, port, options.workers)
     rows = []
     try:
+        wrk(port, script, "floor", 1, options.connections)  # warm-up: connections opened, statements prepared
         for endpoint, data, key in (("floor (1 INSERT)", "floor", "-"), ("pay, no key", str(files[1]), "nokey"),
-                                    ("pay + Idem.-Key", str(files[0]), "key")):
+                                    ("pay + Idem.-Key", str(files[0]), "key"), ("floor (1 INSERT)", "floor", "-")):
             before = (process_tree_cpu_s(server.pid), server_cpu_s())
             measured = wrk(port, script, data, options.seconds, options.connections, key)
             app_s, db_s = process_tree_cpu_s(server.pid) - before[0], server_cpu_s() - before[1]
             per_request = 1e6 / max(measured["requests"], 1)
             rows.append({"database": label, "endpoint": endpoint, "group": group_commit, **measured,
                          "app_us": app_s * per_request, "db_us": db_s * per_request if label == "PostgreSQL" else None})
-        rows[-1]["rss_mib"] = server_rss_peak_kib(server.pid) / 1024
+        rows[-2]["rss_mib"] = server_rss_peak_kib(server.pid) / 1024
+        rows = [_mean_of_floors(rows[0], rows.pop()), *rows[1:]]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -238,6 +241,16 @@ def run_target(label: str, url: str, options, group_commit: bool, work_dir: Path
                               or f"{held} held vs {paid['requests'] - paid['non_2xx']} 2xx")
     engine.dispose()
     return rows
+
+
+def _mean_of_floors(first: dict, last: dict) -> dict:
+    """The floor's row: measured before and after the pay rows, as pgbench is around the
+    ledger's rows (``ledger_throughput.py``), so that the machine's drift during the run falls
+    on both sides of the ratio; each figure the mean of the two runs."""
+    mean = {name: (first[name] + last[name]) / 2 for name in ("rps", "p50", "p99", "app_us")}
+    mean["db_us"] = None if first["db_us"] is None else (first["db_us"] + last["db_us"]) / 2
+    return {**first, **mean, "requests": first["requests"] + last["requests"],
+            "non_2xx": first["non_2xx"] + last["non_2xx"], "floor_range": (first["rps"], last["rps"])}
 
 
 def main() -> None:
@@ -281,6 +294,8 @@ def print_table(rows: list[dict], options) -> None:
         ratio = row["rps"] / floor[key]
         rss = f"{row['rss_mib']:,.0f}" if "rss_mib" in row else ""
         check = "" if "held_check" not in row else ("held = 2xx, verify ok" if row["held_check"] is True else row["held_check"])
+        if "floor_range" in row:
+            check = "runs before / after: {:,.0f} / {:,.0f}".format(*row["floor_range"])
         db = "-" if row["db_us"] is None else f"{row['db_us']:,.0f}"
         print(f"{row['database']:<11}{row['endpoint']:<18}{'on' if row['group'] else 'off':>6}{row['rps']:>9,.0f}"
               f"{row['p50']:>8.1f}{row['p99']:>8.1f}{row['non_2xx']:>8}{ratio:>8.2f}{row['app_us']:>7,.0f}{db:>6}"

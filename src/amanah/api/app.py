@@ -43,6 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The interactive reference is served from vendored files later; never from a CDN.
         docs_url=None,
         redoc_url=None,
+        # Observability is ours (``api.observability``: /metrics, request ids). FastAPI's own
+        # OpenTelemetry hooks, left on, looked for a configured provider on every request:
+        # about 3% of a payment's CPU in the event loop (py-spy, issue #10).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -21,6 +21,7 @@ from amanah.ledger.models import transfers
 from amanah.platforms.webhooks import service as webhooks
 from amanah.platforms.webhooks.models import deliveries, events
 from amanah.trades import service as trades
+from amanah.trades.service import pay as pay_service
 from amanah.trades.models import trades as trades_table
 from tests.integration.trades.test_concurrency import race
 
@@ -106,20 +107,19 @@ class TestWhatItWrites:
 
 
 class TestWhatItLeavesToTheTransaction:
-    def test_a_row_changed_since_it_was_read(self, market):
+    def test_a_row_changed_since_it_was_read(self, market, monkeypatch):
         trade_id, buyer = payable(market)
+        read = pay_service._PAYABLE.rows
 
-        def change_the_row(_conn, _cursor, statement, *_args):  # once the fast path has read it
-            if "row_version" in statement:
-                with market.engine.connect() as other, other.begin():
-                    other.execute(trades_table.update().where(trades_table.c.id == trade_id)
-                                  .values(updated_at=trades_table.c.updated_at))
+        def read_then_change_the_row(connection, values):  # once the fast path has read it
+            rows = read(connection, values)
+            with market.engine.connect() as other, other.begin():
+                other.execute(trades_table.update().where(trades_table.c.id == trade_id)
+                              .values(updated_at=trades_table.c.updated_at))
+            return rows
 
-        sa.event.listen(market.engine, "after_cursor_execute", change_the_row)
-        try:
-            assert at_once(market, trade_id, buyer) is None
-        finally:
-            sa.event.remove(market.engine, "after_cursor_execute", change_the_row)
+        monkeypatch.setattr(pay_service._PAYABLE, "rows", read_then_change_the_row)
+        assert at_once(market, trade_id, buyer) is None
 
         assert nothing_written(market, trade_id)
         assert the_long_way(market, trade_id, buyer).status.value == "held"

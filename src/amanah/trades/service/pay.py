@@ -143,11 +143,11 @@ def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, 
     return held
 
 
-_PAYABLE = sa.select(
+_PAYABLE = OnDriver(sa.select(
     trades, ROW_VERSION.label("row_version"),
     ledger.account_id_of(AccountKind.USER_WALLET, trades.c.buyer_user_id, trades.c.currency).label("buyer_wallet"),
     ledger.account_id_of(AccountKind.USER_WALLET, trades.c.seller_user_id, trades.c.currency).label("seller_wallet"),
-).where(trades.c.id == sa.bindparam("trade_id"))
+).where(trades.c.id == sa.bindparam("trade_id")))
 
 
 @functools.cache
@@ -179,7 +179,7 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
         return None
 
     def work(connection: Connection) -> Trade | None:
-        row = connection.execute(_PAYABLE, {"trade_id": trade_id}).first()
+        row = next(iter(_PAYABLE.rows(connection, {"trade_id": trade_id})), None)
         if row is None:
             raise no_trade(trade_id)
         trade = _payable(Trade.from_row(row), trade_id, buyer_user_id)

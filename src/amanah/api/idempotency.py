@@ -154,10 +154,11 @@ CLAIM = "amanah.idempotency_claim"
 _CLAIMED_IN_ENDPOINT: list[re.Pattern] = []
 
 
-def claims_in_endpoint(path_pattern: str) -> None:
-    """POSTs to paths matching this regular expression claim their keys in the endpoint
-    (``Claim``): called by the router that serves them, which must follow ``Claim``'s rules."""
-    _CLAIMED_IN_ENDPOINT.append(re.compile(path_pattern))
+def claims_in_endpoint(path_regex: re.Pattern) -> None:
+    """POSTs to paths this regular expression matches (a route's own ``path_regex``) claim
+    their keys in the endpoint (``Claim``): called by the router that serves them, whose
+    endpoint must follow ``Claim``'s rules."""
+    _CLAIMED_IN_ENDPOINT.append(path_regex)
 
 
 def claim_of(scope: Scope) -> Claim | None:

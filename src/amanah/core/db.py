@@ -147,6 +147,10 @@ class OnDriver:
             named.append(row_type._make(row))
         return named
 
+    def first(self, connection: Connection, values: dict) -> tuple | None:
+        """``rows``' first row, or None."""
+        return next(iter(self.rows(connection, values)), None)
+
 
 def postgresql_url(url: str) -> str:
     """libpq's own URIs as SQLAlchemy reads them: ``postgres://`` and ``postgresql://`` use

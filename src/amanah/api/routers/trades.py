@@ -187,10 +187,6 @@ def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-PAY_PATH = r"/v1/trades/[^/]+/pay"
-idempotency.claims_in_endpoint(PAY_PATH)  # see pay()
-
-
 @router.post("/trades/{trade_id}/pay", response_model=TradeOut, summary="Pay for a trade (buyer)",
              responses=links("trade_id", TRADE_ACTIONS, status=200))
 def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredentials = Depends(user_credentials),
@@ -238,6 +234,9 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
     else:
         trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
     return _json(_trade_json(engine, settings, trade))
+
+
+idempotency.claims_in_endpoint(next(route.path_regex for route in router.routes if route.endpoint is pay))  # see pay()
 
 
 def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str, request: trades.PayRequest,

@@ -179,7 +179,7 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
         return None
 
     def work(connection: Connection) -> Trade | None:
-        row = next(iter(_PAYABLE.rows(connection, {"trade_id": trade_id})), None)
+        row = _PAYABLE.first(connection, {"trade_id": trade_id})
         if row is None:
             raise no_trade(trade_id)
         trade = _payable(Trade.from_row(row), trade_id, buyer_user_id)

@@ -100,7 +100,7 @@ def user_of_active(conn: Connection, secret: str, purpose: Purpose, now: datetim
         return None
     values = {"token_hash": digest(secret), "purpose": purpose.value, "now": now}
     if conn.dialect.name == "postgresql":  # on the driver: SQLAlchemy's result object cost more than the read
-        return next(iter(_USER_OF_ACTIVE.rows(conn, values)), None)
+        return _USER_OF_ACTIVE.first(conn, values)
     return conn.execute(_user_of_active, values).first()
 
 

@@ -1,7 +1,8 @@
 """Who the user is: ``Authorization: Bearer ut_…`` (apps) or the session cookie (the cabinet).
 
 Routers take ``current_user`` (or ``current_auth`` to know which credential was used; or
-``user_credentials``, and call ``authenticate`` in the endpoint's own thread, on a hot path). A
+``user_credentials``, and call ``authenticate`` in the endpoint's own thread, or have another
+statement of theirs make the look-up, ``LookUpInStatement``, on a hot path). A
 cookie-authenticated request that changes anything (any method but GET, HEAD, OPTIONS) must
 carry its session's CSRF token in ``X-CSRF-Token``. ``client_address`` is what log-in
 throttling counts by. The look-up is one statement in autocommit (``run_autocommit``): one
@@ -11,6 +12,7 @@ round trip, no transaction, on every request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +24,7 @@ from amanah.core.config import Settings
 from amanah.core.db import run_autocommit
 from amanah.core.errors import AuthenticationFailed, PermissionDenied
 from amanah.users import service as users
+from amanah.users.service import tokens
 from amanah.users.errors import InvalidToken
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -90,20 +93,51 @@ def _credentials(request: Request, credentials: HTTPAuthorizationCredentials | N
 def authenticate(engine: Engine, credentials: UserCredentials) -> UserAuth:
     """The user the credentials are for (one statement in autocommit), or the 401 or 403 why not."""
     now = clock.now()
-    token = credentials.access_token
+    token, session_id = credentials.access_token, credentials.session_id
     if token is not None:
         user = run_autocommit(engine, lambda conn: users.user_for_access_token(conn, token, now=now))
-        if user is None:
+    else:
+        user = run_autocommit(engine, lambda conn: users.user_for_session(conn, session_id, now=now))
+    _judge(credentials, found=user is not None)
+    return UserAuth(user, access_token=token, session_id=session_id)
+
+
+def _judge(credentials: UserCredentials, *, found: bool) -> None:
+    """The 401 or 403 to answer, if any, once the credentials were looked up."""
+    if not found:
+        if credentials.access_token is not None:
             raise InvalidToken()
-        return UserAuth(user, access_token=token)
-    session_id = credentials.session_id
-    user = run_autocommit(engine, lambda conn: users.user_for_session(conn, session_id, now=now))
-    if user is None:
         raise AuthenticationFailed("Your session has ended; log in again.", code="session_expired")
     if not credentials.csrf_ok:
         raise PermissionDenied(f"This request needs the session's CSRF token in the {CSRF_HEADER} header.",
                                code="csrf_failed")
-    return UserAuth(user, session_id=session_id)
+
+
+_OWNER_OF = {purpose: tokens.owner_of_active(purpose) for purpose in (tokens.Purpose.ACCESS, tokens.Purpose.SESSION)}
+
+
+class LookUpInStatement:
+    """``authenticate``, made by another statement of the endpoint's in its own round trip (a hot
+    path's: issue #10). ``owner`` is the column to add to that statement (the owner's user id,
+    NULL when the credentials are not current) and ``values`` its bound values; ``judged`` takes
+    what it found and gives the user id, or raises the 401 or 403 ``authenticate`` raises.
+    ``user_id`` keeps the id once judged (None before, and when refused). A malformed secret
+    is refused here, as no statement could find it."""
+
+    def __init__(self, credentials: UserCredentials, now: datetime) -> None:
+        purpose = tokens.Purpose.ACCESS if credentials.access_token is not None else tokens.Purpose.SESSION
+        secret = credentials.access_token if credentials.access_token is not None else credentials.session_id
+        if not tokens.well_formed(secret, purpose):
+            _judge(credentials, found=False)
+        self.credentials = credentials
+        self.owner = _OWNER_OF[purpose]
+        self.values = tokens.owner_values(secret, now)
+        self.user_id: str | None = None
+
+    def judged(self, found: str | None) -> str:
+        _judge(self.credentials, found=found is not None)
+        self.user_id = found
+        return found
 
 
 async def current_user(auth: UserAuth = Depends(current_auth)) -> users.User:

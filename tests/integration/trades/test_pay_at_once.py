@@ -109,7 +109,7 @@ class TestWhatItWrites:
 class TestWhatItLeavesToTheTransaction:
     def test_a_row_changed_since_it_was_read(self, market, monkeypatch):
         trade_id, buyer = payable(market)
-        read = pay_service._PAYABLE.rows
+        read = pay_service._read_payable(None).rows
 
         def read_then_change_the_row(connection, values):  # once the fast path has read it
             rows = read(connection, values)
@@ -118,7 +118,7 @@ class TestWhatItLeavesToTheTransaction:
                               .values(updated_at=trades_table.c.updated_at))
             return rows
 
-        monkeypatch.setattr(pay_service._PAYABLE, "rows", read_then_change_the_row)
+        monkeypatch.setattr(pay_service._read_payable(None), "rows", read_then_change_the_row)
         assert at_once(market, trade_id, buyer) is None
 
         assert nothing_written(market, trade_id)

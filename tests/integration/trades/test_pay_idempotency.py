@@ -41,6 +41,10 @@ def pay(market, trade_id: str, headers: dict, key: str):
                               headers=headers | {"Idempotency-Key": key})
 
 
+def buyer_of(market, trade_id: str) -> str:
+    return market.client.get(f"/v1/trades/{trade_id}", headers=market.as_platform).json()["buyer"]["user_id"]
+
+
 def kept(market, key: str) -> dict:
     with market.engine.connect() as connection:
         return connection.execute(sa.select(idempotency.keys).where(idempotency.keys.c.key == key)).one()._asdict()
@@ -174,7 +178,8 @@ class TestStoredByThePaymentsOwnStatement:
         transaction."""
         trade_id, buyer = payable(market)
 
-        def lost_before(*_args, **_kwargs):
+        def lost_before(_engine, _trade_id, caller, *_args, **_kwargs):
+            caller.judged(buyer_of(market, trade_id))  # the read found the caller, then the write's connection went
             raise CommitOutcomeUnknown("The connection was lost during the write (a test).")
 
         monkeypatch.setattr(trades, "pay_from_balance_at_once", lost_before)
@@ -216,7 +221,8 @@ class TestStoredByThePaymentsOwnStatement:
         outcome is unknown (not "nothing was changed"), and nothing is stored or claimed."""
         trade_id, buyer = payable(market)
 
-        def lost(*_args, **_kwargs):
+        def lost(_engine, _trade_id, caller, *_args, **_kwargs):
+            caller.judged(buyer_of(market, trade_id))  # the read found the caller, then the write's connection went
             raise CommitOutcomeUnknown("The connection was lost during the write (a test).")
 
         def away(*_args, **_kwargs):
@@ -237,7 +243,7 @@ class TestStoredByThePaymentsOwnStatement:
         for round_ in range(3):
             someone = {"platform_user_id": f"two-{round_}", "email": f"two.{round_}@example.com"}
             first, second = (market.open_trade(1500, buyer=someone)["id"] for _ in range(2))
-            buyer_id = market.client.get(f"/v1/trades/{first}", headers=market.as_platform).json()["buyer"]["user_id"]
+            buyer_id = buyer_of(market, first)
             market.fund(buyer_id, 3000)
             buyer = market.token_for(buyer_id)
 

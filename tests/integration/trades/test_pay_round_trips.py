@@ -1,5 +1,5 @@
 """What one payment from the balance costs in round trips to PostgreSQL, as the wire sees them
-(``tests/round_trips.py``): the token's look-up, then the fast path's read and write
+(``tests/round_trips.py``): the fast path's read, which looks the token up too, and its write
 (``trades.pay_from_balance_at_once``), no transaction; an Idempotency-Key adds none (the write
 records the key with its answer). The long way (``pay_from_balance`` in a transaction, where the fast
 path leaves it) stays bounded and does not grow with the platform's webhook endpoints. Each
@@ -58,11 +58,17 @@ def the_long_way(market) -> list[str]:
 
 
 class TestAPaymentsRoundTrips:
-    def test_without_a_key_the_token_is_one_look_up_then_the_fast_paths_read_and_write(self, market):
+    def test_without_a_key_the_fast_paths_read_looks_the_token_up_then_its_write(self, market):
         labels = pay(market, {})
 
-        assert [label.split()[0] for label in labels] == ["SELECT", "SELECT", "WITH"], labels
-        assert "users" in labels[0] and "trades" in labels[1] and labels[2].startswith("WITH paid"), labels
+        assert [label.split()[0] for label in labels] == ["SELECT", "WITH"], labels
+        assert labels[0].startswith("SELECT (SELECT user_tokens.user_id") and labels[1].startswith("WITH paid"), labels
+
+    def test_the_long_way_looks_the_token_up_on_its_own(self, market, monkeypatch):
+        monkeypatch.setattr(trades, "pay_from_balance_at_once", lambda *_args, **_kwargs: None)
+        labels = pay(market, {})
+
+        assert "users" in labels[0] and "trades" not in labels[0] and labels[1].startswith("BEGIN"), labels
 
     def test_an_idempotency_key_adds_none_the_write_records_it_with_the_answer(self, market):
         without_key = pay(market, {})
@@ -70,7 +76,7 @@ class TestAPaymentsRoundTrips:
 
         assert labels == without_key, (without_key, labels)
 
-    def test_a_repeat_is_answered_from_the_key_in_four_round_trips_and_no_transaction(self, market):
+    def test_a_repeat_is_answered_from_the_key_in_three_round_trips_and_no_transaction(self, market):
         trade = market.open_trade(1500)
         buyer = trade["buyer"]["user_id"]
         market.fund(buyer, 1500)
@@ -82,8 +88,8 @@ class TestAPaymentsRoundTrips:
 
         assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
         labels = trips.labels()
-        assert [label.split()[0] for label in labels] == ["SELECT", "SELECT", "INSERT", "SELECT"], labels
-        # the token; the trade, paid already; the claim finds the key; reading it
+        assert [label.split()[0] for label in labels] == ["SELECT", "INSERT", "SELECT"], labels
+        # the token with the trade, paid already; the claim finds the key; reading it
 
     def test_the_long_way_is_bounded_and_does_not_grow_with_the_webhook_endpoints(self, market):
         alone = the_long_way(market)

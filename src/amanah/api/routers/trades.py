@@ -16,7 +16,7 @@ from amanah.api.callers import Caller, platform_or_user
 from amanah.api.deps import get_engine, get_now, get_settings, run_money_movement
 from amanah.api.links import TRADE_ACTIONS, links
 from amanah.api.routing import Router
-from amanah.api.user_auth import UserCredentials, authenticate, current_user, user_credentials
+from amanah.api.user_auth import LookUpInStatement, UserCredentials, authenticate, current_user, user_credentials
 from amanah.core import ids, limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -195,21 +195,24 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
     """An Idempotency-Key is claimed here (``idempotency.Claim``): by the one statement that
     pays, or else before any other work."""
     claim = idempotency.claim_of(http.scope)
-    user = authenticate(engine, credentials).user  # here, not in a thread hop of its own (issue #10)
+    # The caller is looked up by the fast path's read of the trade when it makes one, else by
+    # ``authenticate``: here, not in a thread hop of its own (issue #10).
+    caller = LookUpInStatement(credentials, now)
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
     unsettled = None
     if body.source == "balance" and not settings.group_commit:  # group commit shares commits instead
         try:
-            paid = _pay_at_once(engine, settings, trade_id, user.id, request, now, claim)
+            paid = _pay_at_once(engine, settings, trade_id, caller, request, now, claim)
         except AppError as error:
-            if claim is None:
+            if claim is None or caller.user_id is None:  # (a caller refused hears nothing of the key)
                 raise
             # The key is looked at first: a repeat of a payment made is answered from it, and a
             # lost connection's payment was made exactly if the key was recorded with it.
             paid, unsettled = None, error
         if paid is not None:
             return paid
+    user_id = caller.user_id or authenticate(engine, credentials).user.id
     if claim is not None:
         try:
             answer = claim.begin(engine)
@@ -228,19 +231,19 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
             claim.store_in(connection, recorded)
 
         trade = run_money_movement(engine, settings, lambda c: trades.pay_from_balance(
-            c, settings, trade_id, user.id, request, now=now, also=answer if claim else None))
+            c, settings, trade_id, user_id, request, now=now, also=answer if claim else None))
         if claim is not None and claim.stored:
             return _json(recorded)  # the answer stored with the payment
     else:
-        trade = trades.pay_with_charge(engine, settings, trade_id, user.id, request, now=now)
+        trade = trades.pay_with_charge(engine, settings, trade_id, user_id, request, now=now)
     return _json(_trade_json(engine, settings, trade))
 
 
 idempotency.claims_in_endpoint(next(route.path_regex for route in router.routes if route.endpoint is pay))  # see pay()
 
 
-def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_id: str, request: trades.PayRequest,
-                 now: datetime, claim: idempotency.Claim | None) -> Response | None:
+def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, caller: LookUpInStatement,
+                 request: trades.PayRequest, now: datetime, claim: idempotency.Claim | None) -> Response | None:
     """The answer when the trade was paid in one statement (PostgreSQL), which also recorded
     the key with that answer; None when it was not, and the transaction must decide."""
     recorded = b""
@@ -251,7 +254,8 @@ def _pay_at_once(engine: Engine, settings: Settings, trade_id: str, buyer_user_i
         return claim.answer_values(recorded, now)
 
     also = trades.AlsoWrite(idempotency.recorded_with, answer, idempotency.taken) if claim else None
-    trade = trades.pay_from_balance_at_once(engine, trade_id, buyer_user_id, request, now=now, also=also)
+    buyer = trades.BuyerLookUp(caller.owner, caller.values, caller.judged)
+    trade = trades.pay_from_balance_at_once(engine, trade_id, buyer, request, now=now, also=also)
     if trade is None:
         return None
     if claim is None:

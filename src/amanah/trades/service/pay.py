@@ -58,6 +58,18 @@ class AlsoWrite:
     refused: Callable[[DBAPIError], bool]
 
 
+@dataclass(frozen=True)
+class BuyerLookUp:
+    """The buyer as the fast path's read of the trade finds them: the caller's credentials
+    looked up in that same statement, one round trip fewer (the API's bearer token or
+    session). ``user_id`` is a scalar subquery bound by ``values``, NULL when the credentials
+    are not current; ``judged`` turns what it found into the buyer's user id, or raises the
+    error to answer (401) before anything is said about the trade."""
+    user_id: sa.ScalarSelect
+    values: dict
+    judged: Callable[[str | None], str]
+
+
 def _lock_for_payment(connection: Connection, trade_id: str, buyer_user_id: str) -> Trade:
     return _payable(load(connection, trade_id, for_update=True), trade_id, buyer_user_id)
 
@@ -143,11 +155,21 @@ def pay_from_balance(connection: Connection, settings: Settings, trade_id: str, 
     return held
 
 
-_PAYABLE = OnDriver(sa.select(
-    trades, ROW_VERSION.label("row_version"),
-    ledger.account_id_of(AccountKind.USER_WALLET, trades.c.buyer_user_id, trades.c.currency).label("buyer_wallet"),
-    ledger.account_id_of(AccountKind.USER_WALLET, trades.c.seller_user_id, trades.c.currency).label("seller_wallet"),
-).where(trades.c.id == sa.bindparam("trade_id")))
+@functools.cache
+def _read_payable(buyer: sa.ScalarSelect | None) -> OnDriver:
+    """The trade with its row version and both wallets' ids; with ``buyer`` (a
+    ``BuyerLookUp.user_id``) also what it finds, as ``buyer_found``, in a row of its own when
+    there is no such trade (its columns NULL). Built once, run on the driver."""
+    payable = [
+        trades, ROW_VERSION.label("row_version"),
+        ledger.account_id_of(AccountKind.USER_WALLET, trades.c.buyer_user_id, trades.c.currency).label("buyer_wallet"),
+        ledger.account_id_of(AccountKind.USER_WALLET, trades.c.seller_user_id, trades.c.currency).label("seller_wallet"),
+    ]
+    trade = trades.c.id == sa.bindparam("trade_id")
+    if buyer is None:
+        return OnDriver(sa.select(*payable).where(trade))
+    one = sa.select(sa.literal_column("1").label("one")).subquery("one")
+    return OnDriver(sa.select(buyer.label("buyer_found"), *payable).select_from(one.outerjoin(trades, trade)))
 
 
 @functools.cache
@@ -161,13 +183,14 @@ def _pay_at_once(columns: frozenset[str], also: Callable[[sa.CTE], sa.CTE] | Non
     return OnDriver(statement.add_cte(also(paid)) if also else statement)
 
 
-def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, request: PayRequest, *,
+def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer: str | BuyerLookUp, request: PayRequest, *,
                              now: datetime, also: AlsoWrite | None = None) -> Trade | None:
     """PostgreSQL's fast path for ``pay_from_balance`` in the trade's own currency: two
     statements in autocommit, where the transaction makes seven round trips (issue #10).
 
-    The first reads the trade with its row version and both wallets' ids, and the trade is
-    checked as ``pay_from_balance`` checks it (a refusal is raised from there). The second
+    The first reads the trade with its row version and both wallets' ids (and looks the buyer
+    up: ``BuyerLookUp``, whose refusal comes first), and the trade is checked as
+    ``pay_from_balance`` checks it (a refusal is raised from there). The second
     (``_pay_at_once``) writes everything, whole or not at all, only if the row is as it was read.
     None when it wrote nothing: the row changed meanwhile, a wallet does not exist yet, the
     ledger would have to judge the hold (the balance is short, say), another currency or a
@@ -178,9 +201,13 @@ def pay_from_balance_at_once(engine: Engine, trade_id: str, buyer_user_id: str, 
     if is_sqlite(engine) or request.quote_id is not None:
         return None
 
+    looked_up = not isinstance(buyer, str)
+
     def work(connection: Connection) -> Trade | None:
-        row = _PAYABLE.first(connection, {"trade_id": trade_id})
-        if row is None:
+        read = _read_payable(buyer.user_id if looked_up else None)
+        row = read.first(connection, {"trade_id": trade_id, **buyer.values} if looked_up else {"trade_id": trade_id})
+        buyer_user_id = buyer.judged(row.buyer_found) if looked_up else buyer
+        if row is None or row.id is None:
             raise no_trade(trade_id)
         trade = _payable(Trade.from_row(row), trade_id, buyer_user_id)
         if (request.pay_currency or trade.currency) != trade.currency or None in (row.buyer_wallet, row.seller_wallet):

@@ -112,6 +112,22 @@ _user_of_active = sa.select(users).join(user_tokens, user_tokens.c.user_id == us
 _USER_OF_ACTIVE = OnDriver(_user_of_active)
 
 
+def owner_of_active(purpose: Purpose) -> sa.ScalarSelect:
+    """``user_of_active``'s answer as a scalar subquery for a statement of the caller's (the
+    look-up rides on that statement's round trip): the owner's user id if the token bound by
+    ``owner_values`` is a current token of this purpose, else NULL."""
+    return sa.select(user_tokens.c.user_id).where(
+        user_tokens.c.token_hash == sa.bindparam("owner_token_hash", type_=sa.String),
+        user_tokens.c.purpose == purpose.value, user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None),
+        user_tokens.c.expires_at > sa.bindparam("owner_now", type_=user_tokens.c.expires_at.type),
+    ).scalar_subquery()
+
+
+def owner_values(secret: str, now: datetime) -> dict:
+    """``owner_of_active``'s bound values (the secret must be ``well_formed``)."""
+    return {"owner_token_hash": digest(secret), "owner_now": now}
+
+
 def consume(conn: Connection, secret: str, purpose: Purpose, now: datetime) -> Row | None:
     """Uses a single-use token up; its row, or None if it was not usable."""
     row = find_active(conn, secret, purpose, now)

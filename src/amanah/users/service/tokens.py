@@ -80,10 +80,16 @@ def clean_user_agent(user_agent: str | None) -> str | None:
     return printable[: limits.USER_AGENT_LENGTH_MAX] or None
 
 
-def _usable(secret: str, purpose: Purpose, now: datetime):
-    return sa.and_(user_tokens.c.token_hash == digest(secret), user_tokens.c.purpose == purpose.value,
+def _current(token_hash, purpose, now):
+    """The token whose digest is ``token_hash`` is a current one of ``purpose`` at ``now``:
+    not used, revoked or expired (values, or bound parameters of a statement built once)."""
+    return sa.and_(user_tokens.c.token_hash == token_hash, user_tokens.c.purpose == purpose,
                    user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None),
                    user_tokens.c.expires_at > now)
+
+
+def _usable(secret: str, purpose: Purpose, now: datetime):
+    return _current(digest(secret), purpose.value, now)
 
 
 def find_active(conn: Connection, secret: str, purpose: Purpose, now: datetime) -> Row | None:
@@ -105,10 +111,8 @@ def user_of_active(conn: Connection, secret: str, purpose: Purpose, now: datetim
 
 
 # Built once: a statement built per call costs more Python than its round trip.
-_user_of_active = sa.select(users).join(user_tokens, user_tokens.c.user_id == users.c.id).where(
-    user_tokens.c.token_hash == sa.bindparam("token_hash"), user_tokens.c.purpose == sa.bindparam("purpose"),
-    user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None),
-    user_tokens.c.expires_at > sa.bindparam("now", type_=user_tokens.c.expires_at.type))
+_user_of_active = sa.select(users).join(user_tokens, user_tokens.c.user_id == users.c.id).where(_current(
+    sa.bindparam("token_hash"), sa.bindparam("purpose"), sa.bindparam("now", type_=user_tokens.c.expires_at.type)))
 _USER_OF_ACTIVE = OnDriver(_user_of_active)
 
 
@@ -116,11 +120,10 @@ def owner_of_active(purpose: Purpose) -> sa.ScalarSelect:
     """``user_of_active``'s answer as a scalar subquery for a statement of the caller's (the
     look-up rides on that statement's round trip): the owner's user id if the token bound by
     ``owner_values`` is a current token of this purpose, else NULL."""
-    return sa.select(user_tokens.c.user_id).where(
-        user_tokens.c.token_hash == sa.bindparam("owner_token_hash", type_=sa.String),
-        user_tokens.c.purpose == purpose.value, user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None),
-        user_tokens.c.expires_at > sa.bindparam("owner_now", type_=user_tokens.c.expires_at.type),
-    ).scalar_subquery()
+    return sa.select(user_tokens.c.user_id).where(_current(
+        sa.bindparam("owner_token_hash", type_=sa.String), purpose.value,
+        sa.bindparam("owner_now", type_=user_tokens.c.expires_at.type),
+    )).scalar_subquery()
 
 
 def owner_values(secret: str, now: datetime) -> dict:

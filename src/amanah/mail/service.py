@@ -27,8 +27,8 @@ class QueuedMail:
 class SentMail:
     to: str
     subject: str
-    text: str
-    html: str
+    text: str | None  # None: sent outside test mode, which keeps no bodies (``mark_sent``)
+    html: str | None
     sent_at: datetime
 
 

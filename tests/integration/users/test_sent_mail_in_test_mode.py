@@ -31,3 +31,14 @@ class TestListingSentMailInTestMode:
                                                   "password_hashing": "owasp"})
         with TestClient(create_app(development)) as dev_client:
             assert dev_client.get("/v1/test/outbox/mail", headers=auth(operator_key)).status_code == 404
+
+    def test_a_mail_sent_outside_test_mode_is_listed_without_its_bodies(self, client, engine, settings, operator_key,
+                                                                       email):
+        """A server outside test mode forgets what it sent (``mail.mark_sent``); the list shows
+        such a mail (a database shared with one) with null bodies, where it answered a 500."""
+        register(client, email)
+        deliver_mail(engine, settings.model_copy(update={"env": "development"}))
+        response = client.get("/v1/test/outbox/mail?limit=100", headers=auth(operator_key))
+        assert response.status_code == 200, response.text
+        mine = [item for item in response.json()["data"] if item["to"] == email]
+        assert mine and (mine[0]["text"], mine[0]["html"]) == (None, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from amanah import mail
@@ -29,8 +29,8 @@ router = Router(prefix="/v1/test", tags=["test mode"],
 class SentMailOut(BaseModel):
     to: str
     subject: str
-    text: str
-    html: str
+    text: str | None = Field(description="null for a mail sent outside test mode: its bodies are not kept")
+    html: str | None = Field(description="null for a mail sent outside test mode: its bodies are not kept")
     sent_at: datetime
 
 

@@ -1,4 +1,6 @@
-"""Endpoints open to a platform *or* a user (buyer or seller): the key's prefix decides which."""
+"""Who is calling, whatever the kind of credential: endpoints open to a platform *or* a user
+(buyer or seller), where the key's prefix decides which; and whether a request's credential is
+still current (``credential_refusal``)."""
 
 from __future__ import annotations
 
@@ -6,14 +8,18 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.engine import Engine
 
-from amanah.api.auth import platform_bearer, require_platform
+from amanah.api.auth import platform_bearer, require_operator, require_platform
 from amanah.api.deps import get_engine, get_settings
-from amanah.api.user_auth import current_auth, user_bearer
+from amanah.api.user_auth import UserCredentials, authenticate, current_auth, session_cookie_name, user_bearer
 from amanah.core.config import Settings
+from amanah.core.errors import AuthenticationFailed
+from amanah.operators import service as operators
 from amanah.platforms import service as platforms
 from amanah.users import service as users
+from amanah.users.service import tokens
 
 
 @dataclass(frozen=True)
@@ -32,3 +38,38 @@ def platform_or_user(
     if platform_credentials is not None and platform_credentials.credentials.startswith(platforms.KEY_PREFIX + "_"):
         return Caller(platform=require_platform(platform_credentials, engine))
     return Caller(user=current_auth(request, user_credentials, engine, settings).user)
+
+
+def credential_refusal(engine: Engine, settings: Settings, request: Request) -> AuthenticationFailed | None:
+    """The 401 the credential this request came with would get now, or None: it is current, or
+    the request carries none, or one of no kind Amanah issues (a route that needs a credential
+    refuses such a one, so nothing is ever stored under it; one that does not, ignores it).
+
+    Asked before an answer stored under an Idempotency-Key is given again (``idempotency``),
+    so that a user token revoked since, an ended session, a disabled platform's key or a
+    revoked operator key gets its refusal, not the stored answer. The credential is the one the
+    key's scope is made of (``idempotency.caller_scope``): the ``Authorization`` header, else
+    the session cookie. One look-up, as the route's own."""
+    scheme, secret = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme or secret:
+        if scheme.lower() != "bearer":
+            return None
+        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=secret)
+        if secret.startswith(platforms.KEY_PREFIX + "_"):
+            check = lambda: require_platform(credentials, engine)  # noqa: E731
+        elif secret.startswith(operators.KEY_PREFIX + "_"):
+            check = lambda: require_operator(credentials, engine)  # noqa: E731
+        elif tokens.well_formed(secret, tokens.Purpose.ACCESS):
+            check = lambda: authenticate(engine, UserCredentials(access_token=secret))  # noqa: E731
+        else:
+            return None
+    else:
+        session_id = request.cookies.get(session_cookie_name(settings))
+        if not session_id:
+            return None
+        check = lambda: authenticate(engine, UserCredentials(session_id=session_id))  # noqa: E731
+    try:
+        check()
+    except AuthenticationFailed as refusal:
+        return refusal
+    return None

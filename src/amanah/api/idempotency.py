@@ -8,7 +8,10 @@ first is still running is a 409 (``type: conflict``).
 
 - **Scope.** Keys belong to the caller: the SHA-256 of the ``Authorization`` header, else of the
   session cookie, else "anonymous" (where the body must match byte for byte too, and it carries
-  the caller's own secrets, such as a password). One platform's key never replays another's.
+  the caller's own secrets, such as a password). One platform's key never replays another's. A
+  stored answer is given again only while that credential is current: a user token revoked
+  since, an ended session, a disabled platform's key get their 401 (``callers.credential_refusal``,
+  one look-up on a repeat), as the route would answer them.
 - **Same body** means the same method, path, query and JSON (key order and spacing ignored).
 - **What is stored.** Responses below 500, except 401 and 429 (``NOT_STORED_STATUSES``); a 5xx or an
   exception releases the key so that a retry runs again. The response is stored before it is
@@ -46,10 +49,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from amanah.api.errors import error_response
+from amanah.api.errors import app_error_response, error_response
 from amanah.core import limits
 from amanah.core.clock import clock
 from amanah.core.db import (
@@ -495,7 +499,7 @@ class IdempotencyMiddleware:
             return
         decision = await run_in_threadpool(begin, engine, request, clock.now())
         if not isinstance(decision, Proceed):
-            await _answer_for(decision)(scope, receive, send)
+            await (await _answer_before_running(scope, decision))(scope, receive, send)
             return
         buffer = _Buffer()
         try:
@@ -530,10 +534,24 @@ class IdempotencyMiddleware:
             if isinstance(decision, Proceed):
                 await run_in_threadpool(finish, engine, request, decision.lease_token, buffer.storable())
             elif decision is not None:
-                await _answer_for(decision)(scope, receive, send)
+                await (await _answer_before_running(scope, decision))(scope, receive, send)
                 return
         # else answered from the key (``Claim.begin``)
         await buffer.replay_to(send)
+
+
+async def _answer_before_running(scope: Scope, decision: Refuse | Stored) -> Response:
+    """What the middleware answers from the key, the route's credential check not having run: a
+    stored answer goes only to a caller whose credential is still current, else the refusal the
+    route would give (a token revoked since gets its 401, not the answer it was given before)."""
+    if isinstance(decision, Stored):
+        from amanah.api.callers import credential_refusal  # (imports the routers' authentication)
+
+        state = scope["app"].state
+        refusal = await run_in_threadpool(credential_refusal, state.engine, state.settings, Request(scope))
+        if refusal is not None:
+            return app_error_response(refusal)
+    return _answer_for(decision)
 
 
 async def _finish(engine: Engine, request: KeyedRequest, decision: Proceed, buffer: _Buffer) -> None:

@@ -133,6 +133,19 @@ class TestOnEitherDatabase:
         assert held_transfers(market, trade_id) == 0
 
 
+    def test_a_repeat_with_a_token_revoked_since_is_a_401_not_the_payment_replayed(self, market):
+        """The fast path's read refuses the token (on PostgreSQL), or ``authenticate`` does; the
+        middleware then judges the key, and gives the stored answer only to a current token."""
+        trade_id, buyer = payable(market)
+        first = pay(market, trade_id, buyer, "pay-key-4")
+        assert market.client.post("/v1/auth/logout", headers=buyer).status_code == 204
+        again = pay(market, trade_id, buyer, "pay-key-4")
+
+        assert first.status_code == 200, first.text
+        assert again.status_code == 401 and again.json()["error"]["code"] == "invalid_token", again.text
+        assert "idempotent-replayed" not in again.headers
+        assert held_transfers(market, trade_id) == 1
+
 @pytest.mark.postgres_only
 class TestStoredByThePaymentsOwnStatement:
     def test_the_key_holds_the_answer_sent_and_a_repeat_replays_it(self, market):

@@ -62,7 +62,9 @@ transfers = sa.Table(
         sa.String(limits.TRANSFER_ID_LENGTH_MAX),
         sa.ForeignKey("ledger_transfers.id"),
         nullable=True,
-        unique=True,  # a pending transfer is posted, voided or expired at most once
+        # A pending transfer is posted, voided or expired at most once. PostgreSQL: a unique
+        # index on the resolutions alone, WHERE pending_id IS NOT NULL (migration 0019).
+        unique=True,
     ),
     sa.Column("timeout_s", sa.Integer, nullable=True),
     sa.Column("expires_at", UTCDateTime, nullable=True),

@@ -15,7 +15,10 @@ Two more references on PostgreSQL, one transfer per transaction, to show where t
 migrations 0014, 0016: what a single transfer costs the server) from pgbench's C client, and
 ``psycopg, no engine`` calls that function from Python with the bare driver (BEGIN, the call,
 COMMIT) in separate processes: the floor of any Python client on this machine, which the
-ledger's own rows can only approach.
+ledger's own rows can only approach. ``psycopg, autocommit`` calls it the same way with the
+driver in autocommit: the call is a transaction of its own, one round trip instead of three,
+what a transfer committed alone could cost a Python client (no product path commits a transfer
+alone: each moves money together with a trade's, top-up's or withdrawal's own rows).
 """
 
 from __future__ import annotations
@@ -186,26 +189,30 @@ def pgbench_function(url: str, wallets: list[int], clients: int, seconds: int) -
     return float(re.search(r"tps = ([\d.]+)", result.stdout).group(1))
 
 
-def _bare_client(conninfo: str, wallets: list[int], seconds: float, seed: int, counts) -> None:
+def _bare_client(conninfo: str, wallets: list[int], seconds: float, autocommit: bool, seed: int, counts) -> None:
     rng = random.Random(seed)
     call = "SELECT ledger_transfer_one(%s, 'direct', %s, %s, 1, NULL, NULL, 'pay', NULL, %s)"
     done = 0
-    with psycopg.connect(conninfo) as connection:
+    with psycopg.connect(conninfo, autocommit=autocommit) as connection:
         stop = time.monotonic() + seconds
         while time.monotonic() < stop:
             debit, credit = rng.sample(wallets, 2)
-            with connection.transaction():
-                connection.execute(call, (f"r_{secrets.token_hex(8)}", debit, credit, datetime.now(timezone.utc)),
-                                   prepare=True).fetchone()
+            values = (f"r_{secrets.token_hex(8)}", debit, credit, datetime.now(timezone.utc))
+            if autocommit:  # the call is a transaction of its own
+                connection.execute(call, values, prepare=True).fetchone()
+            else:
+                with connection.transaction():
+                    connection.execute(call, values, prepare=True).fetchone()
             done += 1
     counts[seed] = done
 
 
-def bare_psycopg(url: str, wallets: list[int], clients: int, seconds: float) -> float:
+def bare_psycopg(url: str, wallets: list[int], clients: int, seconds: float, *, autocommit: bool = False) -> float:
     """Transfers/s from ``clients`` processes calling ``ledger_transfer_one`` with the bare
-    driver, one per transaction: the Python client's floor (no engine, no SQLAlchemy)."""
+    driver, one per transaction (BEGIN, the call, COMMIT; or the call alone in autocommit):
+    the Python client's floor (no engine, no SQLAlchemy)."""
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return in_processes(_bare_client, clients, conninfo, wallets, seconds) / seconds
+    return in_processes(_bare_client, clients, conninfo, wallets, seconds, autocommit) / seconds
 
 
 ROWS = ((1, 1, False), (8, 1, False), (8, 1, True), (1, 100, False), (8, 100, False), (1, 1000, False))
@@ -239,6 +246,8 @@ def main() -> None:
                                      pgbench_function(url, wallets, clients, int(options.seconds))))
                     measured.append((("psycopg, no engine", clients, "processes", 1),
                                      bare_psycopg(url, wallets, clients, options.seconds)))
+                    measured.append((("psycopg, autocommit", clients, "processes", 1),
+                                     bare_psycopg(url, wallets, clients, options.seconds, autocommit=True)))
             for clients, batch_size, processes in ROWS:
                 rate = measure(engine, wallets, clients, batch_size, options.seconds, processes=processes)
                 measured.append(((label, clients, "processes" if processes else "threads", batch_size), rate))
@@ -263,7 +272,8 @@ def main() -> None:
     print("\nx pgbench: against pgbench's TPS at the same clients in the same round (the mean of its runs just\n"
           "before and just after the round's rows), so the machine's drift between rounds falls on both.")
     print("\npgbench + fn: pgbench (C) calling the ledger's one-transfer function; psycopg, no engine: the same\n"
-          "function from Python processes with the bare driver (the floor of a Python client here). Clients as\n"
+          "function from Python processes with the bare driver (the floor of a Python client here); psycopg,\n"
+          "autocommit: the same, each call a transaction of its own (one round trip, not three). Clients as\n"
           "threads share one process and its GIL (concurrent requests in one server worker); as processes, each\n"
           "has its own engine (one per `amanah serve --workers` process).")
     print("\nEvery run ends with ledger.verify() passing (the books balance).")

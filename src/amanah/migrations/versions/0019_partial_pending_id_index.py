@@ -11,7 +11,7 @@ holds). It is now a unique index on the transfers that resolve one (``pending_id
 the kinds ``post_pending``, ``void_pending``, ``expire_pending``), so that a hold is still posted,
 voided or expired at most once, as before (NULLs never conflicted). A direct transfer or a hold
 writes one index entry fewer: 5.6% less WAL per transfer, measured with pgbench calling
-``ledger_transfer_one`` (1,198-1,201 bytes before, 1,130-1,134 after; ``benchmarks/README.md``,
+``ledger_transfer_one`` (1,197-1,201 bytes before, 1,130-1,134 after; ``benchmarks/README.md``,
 session 13). The look-ups by ``pending_id`` (a batch's resolutions, the expiry job, a history
 line's resolution, ``ledger verify``) compare it with a value, which PostgreSQL proves not NULL:
 they use the index as before.

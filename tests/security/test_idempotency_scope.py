@@ -56,8 +56,10 @@ def test_a_user_token_revoked_since_gets_its_401_not_the_stored_answer(client, e
     _bind_card_twice(client, headers)
     assert client.post("/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
     repeat = client.post("/v1/me/cards", json=CARD, headers=headers)
+    other_body = client.post("/v1/me/cards", json=CARD | {"holder_name": "Someone Else"}, headers=headers)
     assert repeat.status_code == 401 and repeat.json()["error"]["code"] == "invalid_token", repeat.text
     assert "idempotent-replayed" not in repeat.headers
+    assert other_body.status_code == 401, other_body.text  # not the key's 422 either
 
 
 def test_an_ended_session_gets_its_401_not_the_stored_answer(client, engine):

@@ -8,10 +8,10 @@ first is still running is a 409 (``type: conflict``).
 
 - **Scope.** Keys belong to the caller: the SHA-256 of the ``Authorization`` header, else of the
   session cookie, else "anonymous" (where the body must match byte for byte too, and it carries
-  the caller's own secrets, such as a password). One platform's key never replays another's. A
-  stored answer is given again only while that credential is current: a user token revoked
-  since, an ended session, a disabled platform's key get their 401 (``callers.credential_refusal``,
-  one look-up on a repeat), as the route would answer them.
+  the caller's own secrets, such as a password). One platform's key never replays another's.
+  What the key answers (a stored answer, a 422, a 409) goes only to a credential that is still
+  current: a user token revoked since, an ended session, a disabled platform's key get their
+  401 (``callers.credential_refusal``, one look-up on a repeat), as the route would answer them.
 - **Same body** means the same method, path, query and JSON (key order and spacing ignored).
 - **What is stored.** Responses below 500, except 401 and 429 (``NOT_STORED_STATUSES``); a 5xx or an
   exception releases the key so that a retry runs again. The response is stored before it is
@@ -541,17 +541,15 @@ class IdempotencyMiddleware:
 
 
 async def _answer_before_running(scope: Scope, decision: Refuse | Stored) -> Response:
-    """What the middleware answers from the key, the route's credential check not having run: a
-    stored answer goes only to a caller whose credential is still current, else the refusal the
-    route would give (a token revoked since gets its 401, not the answer it was given before)."""
-    if isinstance(decision, Stored):
-        from amanah.api.callers import credential_refusal  # (imports the routers' authentication)
+    """What the middleware answers from the key, the route's credential check not having run:
+    the stored answer, the 422 or the 409 goes only to a caller whose credential is still
+    current, else the refusal the route would give (a token revoked since gets its 401, not the
+    answer it was given before). One look-up, on a repeat only."""
+    from amanah.api.callers import credential_refusal  # (imports the routers' authentication)
 
-        state = scope["app"].state
-        refusal = await run_in_threadpool(credential_refusal, state.engine, state.settings, Request(scope))
-        if refusal is not None:
-            return app_error_response(refusal)
-    return _answer_for(decision)
+    state = scope["app"].state
+    refusal = await run_in_threadpool(credential_refusal, state.engine, state.settings, Request(scope))
+    return _answer_for(decision) if refusal is None else app_error_response(refusal)
 
 
 async def _finish(engine: Engine, request: KeyedRequest, decision: Proceed, buffer: _Buffer) -> None:

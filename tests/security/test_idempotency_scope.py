@@ -36,7 +36,6 @@ def test_an_unauthenticated_request_with_a_fresh_key_is_refused_as_unauthenticat
     assert response.status_code == 401, response.text
 
 
-
 # --- a stored answer goes only to a credential that is still current -------------------------
 
 CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "987", "holder_name": "Dewi Lestari"}
@@ -82,7 +81,7 @@ def test_an_ended_session_gets_its_401_not_the_stored_answer(client, engine):
 
 
 def test_a_disabled_platforms_key_gets_its_401_not_the_stored_answer(client, engine):
-    _platform, secret = run_in_transaction(engine, lambda connection: platforms.create_platform(
+    platform, secret = run_in_transaction(engine, lambda connection: platforms.create_platform(
         connection, name="Soon Gone", now=clock.now()))
     headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": f"k-{secrets.token_hex(4)}"}
     seller = {"platform_seller_id": "s1", "email": f"s1.{secrets.token_hex(4)}@example.com", "name": "S"}
@@ -90,7 +89,7 @@ def test_a_disabled_platforms_key_gets_its_401_not_the_stored_answer(client, eng
     again = client.post("/v1/sellers", json=seller, headers=headers)
     assert first.status_code == again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     run_in_transaction(engine, lambda connection: connection.execute(
-        platforms_table.update().where(platforms_table.c.id == _platform.id).values(disabled_at=clock.now())))
+        platforms_table.update().where(platforms_table.c.id == platform.id).values(disabled_at=clock.now())))
     repeat = client.post("/v1/sellers", json=seller, headers=headers)
     assert repeat.status_code == 401 and repeat.json()["error"]["code"] == "invalid_api_key", repeat.text
 

@@ -132,7 +132,6 @@ class TestOnEitherDatabase:
                                       .where(idempotency.keys.c.key == "pay-key-3")).scalar_one() == 0
         assert held_transfers(market, trade_id) == 0
 
-
     def test_a_repeat_with_a_token_revoked_since_is_a_401_not_the_payment_replayed(self, market):
         """The fast path's read refuses the token (on PostgreSQL), or ``authenticate`` does; the
         middleware then judges the key, and gives the stored answer only to a current token."""
@@ -145,6 +144,7 @@ class TestOnEitherDatabase:
         assert again.status_code == 401 and again.json()["error"]["code"] == "invalid_token", again.text
         assert "idempotent-replayed" not in again.headers
         assert held_transfers(market, trade_id) == 1
+
 
 @pytest.mark.postgres_only
 class TestStoredByThePaymentsOwnStatement:

@@ -51,25 +51,20 @@ def credential_refusal(engine: Engine, settings: Settings, request: Request) -> 
     key's scope is made of (``idempotency.caller_scope``): the ``Authorization`` header, else
     the session cookie. One look-up, as the route's own."""
     scheme, secret = get_authorization_scheme_param(request.headers.get("authorization"))
-    if scheme or secret:
-        if scheme.lower() != "bearer":
-            return None
-        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=secret)
-        if secret.startswith(platforms.KEY_PREFIX + "_"):
-            check = lambda: require_platform(credentials, engine)  # noqa: E731
-        elif secret.startswith(operators.KEY_PREFIX + "_"):
-            check = lambda: require_operator(credentials, engine)  # noqa: E731
-        elif tokens.well_formed(secret, tokens.Purpose.ACCESS):
-            check = lambda: authenticate(engine, UserCredentials(access_token=secret))  # noqa: E731
-        else:
-            return None
-    else:
-        session_id = request.cookies.get(session_cookie_name(settings))
-        if not session_id:
-            return None
-        check = lambda: authenticate(engine, UserCredentials(session_id=session_id))  # noqa: E731
+    credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=secret)
+    session_id = request.cookies.get(session_cookie_name(settings))
     try:
-        check()
+        if scheme or secret:  # the header, whatever the cookie says, as in the key's scope
+            if scheme.lower() != "bearer":
+                return None
+            if secret.startswith(platforms.KEY_PREFIX + "_"):
+                require_platform(credentials, engine)
+            elif secret.startswith(operators.KEY_PREFIX + "_"):
+                require_operator(credentials, engine)
+            elif tokens.well_formed(secret, tokens.Purpose.ACCESS):
+                authenticate(engine, UserCredentials(access_token=secret))
+        elif session_id:
+            authenticate(engine, UserCredentials(session_id=session_id))
     except AuthenticationFailed as refusal:
         return refusal
     return None

@@ -524,9 +524,10 @@ class IdempotencyMiddleware:
             pass  # with the change
         elif isinstance(claim.decision, Proceed):
             await _finish(engine, request, claim.decision, buffer)
-        elif claim.decision is None and buffer.status < 500:
+        elif claim.decision is None and buffer.status < 500 and buffer.status != 401:
             # Answered without the key (so without a change): judged now, as if claimed first.
-            # (A 5xx is not stored, and the database is likely why: it goes out as it is.)
+            # (A 5xx is not stored, and the database is likely why: it goes out as it is. A 401
+            # too: the endpoint refused the credential the key belongs to, which owns no key.)
             try:
                 decision = await run_in_threadpool(begin, engine, request, clock.now())
             except (AppError, DBAPIError):  # the database may be why it answered so: sent unstored, as a 5xx is

@@ -287,3 +287,20 @@ AUDIT_JSON_BYTES_MAX = 64 * 1024
 """A before/after snapshot larger than this is cut (and says so): audit rows stay small."""
 HISTORY_QUERY_SHAPES_CACHED = 256
 """Payment-history statements kept built, one per page shape (ranges read, filters used)."""
+
+# Hardening (issue 28)
+STATIC_PATH_LENGTH_MAX = 200
+"""A static file's name (under ``/static/``) longer than this is simply not ours: 404."""
+HSTS_MAX_AGE_S = 2 * 365 * 24 * 3600
+"""``Strict-Transport-Security: max-age`` when the base URL is https (at least a year)."""
+CAPTCHAS_PER_ADDRESS_PER_MINUTE = 30
+"""New captchas one client address may ask for in a minute (429 beyond): each one is a row."""
+CAPTCHAS_PER_ADDRESS_PER_HOUR = 300
+FX_QUOTES_PER_CALLER_PER_MINUTE = 120
+"""FX quotes one caller (a platform key or a user's token) may ask for in a minute."""
+FX_QUOTES_PER_ADDRESS_PER_MINUTE = 240
+"""FX quotes from one client address in a minute, whoever the callers are."""
+RATE_LIMIT_WINDOW_S = 60
+"""The fixed window the per-minute counters above count in."""
+RATE_LIMIT_PURGE_BATCH_MAX = 1000
+"""Old rate-limit counter rows one purge pass deletes."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amanah.core.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
+from amanah.core.errors import Conflict, InvalidRequest, NotFound
 
 
 class InvalidRate(InvalidRequest):
@@ -23,13 +23,14 @@ class SameCurrency(InvalidRequest):
     code = "same_currency"
 
 
-class RateUnavailable(ServiceUnavailable):
-    """No rate connects the two currencies: the operator has not loaded or set one yet."""
+class RateUnavailable(Conflict):
+    """No rate connects the two currencies: the operator has not loaded or set one yet. The
+    system's state, not a fault: a 409 ``conflict``, which clears once a rate is loaded."""
 
     code = "fx_rate_unavailable"
 
 
-class RateStale(ServiceUnavailable):
+class RateStale(Conflict):
     """The only rates connecting the two currencies are older than the configured age."""
 
     code = "fx_rate_stale"

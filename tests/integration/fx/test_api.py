@@ -136,8 +136,24 @@ class TestQuotesOverHttp:
     def test_a_stale_rate_is_refused_clearly(self, api, fx):
         fx.store(("USD", "UAH", "41"), days_ago=9)
         response = api.post("/v1/fx/quotes", json={"sell_currency": "UAH", "buy": {"amount": 100, "currency": "USD"}})
-        error = assert_error(response, 503, "internal", "fx_rate_stale")
+        error = assert_error(response, 409, "conflict", "fx_rate_stale")
         assert "older than the 4 days" in error["message"]
+
+    def test_no_rate_at_all_is_a_409_conflict_not_a_server_error(self, settings, fresh_database_url):
+        from fastapi.testclient import TestClient
+
+        from amanah.api.app import create_app
+        from amanah.core.db import create_engine
+        from tests.conftest import user_with_token
+
+        engine = create_engine(fresh_database_url)
+        _, token = user_with_token(engine)
+        engine.dispose()
+        with TestClient(create_app(settings.model_copy(update={"database_url": fresh_database_url}))) as empty:
+            response = empty.post("/v1/fx/quotes", headers={"Authorization": f"Bearer {token}"},
+                                  json={"sell_currency": "KZT", "buy": {"amount": 100, "currency": "USD"}})
+        error = assert_error(response, 409, "conflict", "fx_rate_unavailable")
+        assert "KZT" in error["message"]
 
     def test_every_endpoint_is_in_the_openapi_document(self, api):
         paths = api.get("/openapi.json").json()["paths"]

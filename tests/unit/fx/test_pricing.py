@@ -62,7 +62,7 @@ class TestCrossRates:
     def test_only_stale_rates_are_refused_with_their_date(self):
         with pytest.raises(RateStale, match="from 2023-12-01, older than the 4 days") as error:
             table(rate(USD, RUB, "90", date(2023, 12, 1))).cross(USD, RUB)
-        assert error.value.code == "fx_rate_stale" and error.value.http_status == 503
+        assert error.value.code == "fx_rate_stale" and error.value.http_status == 409
 
     def test_a_rate_exactly_as_old_as_allowed_is_used(self):
         assert table(rate(USD, RUB, "90", TODAY - timedelta(days=4))).cross(USD, RUB).rate == 90

@@ -63,10 +63,57 @@ def resolve(target: Target, *, allow_private: bool) -> list[IPAddress]:
     return addresses
 
 
+# IPv6 forms that carry an IPv4 address a router or a translator may deliver to: the embedded
+# IPv4 is what we would really reach, so it is the one judged. ``ipaddress`` calls many of these
+# "global" (64:ff9b::/96 is global by RFC 6052, and 2002::/16 takes 6to4 relays at their word).
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
+_TEREDO = ipaddress.IPv6Network("2001::/32")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+    (::a.b.c.d), NAT64 (64:ff9b::/96, and 64:ff9b:1::/48 in any of RFC 6052's layouts: the
+    low 32 bits), 6to4 (2002:AABB:CCDD::) and Teredo (2001:0:SSSS:SSSS:…: the server, and the
+    client, stored inverted in the low 32 bits). Empty for any other IPv6 address."""
+    value = int(address)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _IPV4_COMPATIBLE:
+        return [low32] if value > 1 else []  # :: and ::1 are judged as themselves
+    if address in _NAT64_WELL_KNOWN:
+        return [low32]
+    if address in _NAT64_LOCAL:
+        # RFC 6052's /48 layout: the IPv4's first half in bits 48..63, the u octet (bits 64..71),
+        # its second half in bits 72..87. The /96 layout (at the end) is judged as well.
+        middle = ipaddress.IPv4Address(((value >> 64) & 0xFFFF) << 16 | ((value >> 40) & 0xFFFF))
+        return [low32, middle]
+    if address in _SIX_TO_FOUR:
+        return [address.sixtofour]
+    if address in _TEREDO:
+        server, client = address.teredo
+        return [server, client]
+    return []
+
+
 def is_public(address: IPAddress) -> bool:
-    """Globally routable unicast: not loopback, private, link-local, shared, reserved or multicast."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Globally routable unicast: not loopback, private, link-local, shared, reserved or multicast.
+    An IPv6 address that carries an IPv4 one (``embedded_ipv4``) is public only when every IPv4
+    it carries is too — and, for the tunnels and translators (NAT64, 6to4, Teredo), only when the
+    IPv6 address is itself global (Teredo's 2001::/32 never is: a relay we do not choose)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = embedded_ipv4(address)
+        if carried:
+            if address in _NAT64_LOCAL or not all(_is_global_unicast(inner) for inner in carried):
+                return False  # 64:ff9b:1::/48 is for use inside one network (RFC 8215)
+            return address.ipv4_mapped is not None or address in _IPV4_COMPATIBLE or _is_global_unicast(address)
+    return _is_global_unicast(address)
+
+
+def _is_global_unicast(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 

@@ -45,6 +45,8 @@ def _create(connection, settings: Settings) -> dict:
                                       name="Teapot Workshop", now=now)
     seller, _ = platforms.register_seller(connection, platform.id, platform_seller_id="teapot-workshop",
                                           email=seller_user.email, name="Teapot Workshop", now=now)
+    # The demo seller has an account already, so the link waits for its consent: it says yes.
+    platforms.decide_seller_link(connection, seller_user.id, seller.id, accept=True, now=now)
     buyer = users.register_user(connection, settings, email=BUYER_EMAIL, password=BUYER_PASSWORD,
                                 name="Dewi Lestari", now=now)
     trade, _ = trades.create_trade(connection, platform.id, trades.NewTrade(

@@ -239,6 +239,14 @@ ROWS: dict[str, tuple[dict, dict, object]] = {
     "POST /v1/webhook_deliveries/{delivery_id}/resend": (X_ONLY, {"delivery_id": Scene.delivery}, None),
     "GET /v1/admin/ledger/verify": (OPERATOR_ONLY, {}, None),
     "GET /v1/admin/service-mode": (OPERATOR_ONLY, {}, None),
+    "GET /v1/me/seller-links": (ANY_USER, {}, None),
+    # The seller's own link: only that person may answer it; to anyone else it is not there.
+    "POST /v1/me/seller-links/{seller_id}/accept": (expect(401, a=404, b=404, s=OK),
+                                                    {"seller_id": lambda s: s.market.seller["id"]}, None),
+    "POST /v1/me/seller-links/{seller_id}/decline": (expect(401, a=404, b=404, s=OK),
+                                                     {"seller_id": lambda s: s.market.seller["id"]}, None),
+    "PUT /v1/admin/platforms/{platform_id}/fee-limit": (OPERATOR_ONLY, {"platform_id": lambda s: s.market.platform_id},
+                                                        lambda s: {"bps_max": 3000}),
     "PUT /v1/admin/service-mode": (OPERATOR_ONLY, {}, lambda s: {"mode": "normal", "reason": "matrix"}),
     "GET /v1/admin/reports/liabilities": (OPERATOR_ONLY, {}, None),
     # Without ?date= the operator gets a 400 (let through); everyone else is refused first.

@@ -140,6 +140,17 @@ class LookUpInStatement:
         return found
 
 
+def refuse_marketplace_session(conn, auth: UserAuth, *, now: datetime) -> None:
+    """A session a marketplace's single sign-on link opened is the marketplace's doing, not the
+    person's: it may not give the consent (a seller link) that only the person can give."""
+    if auth.session_id is None:
+        return
+    row = tokens.find_active(conn, auth.session_id, tokens.Purpose.SESSION, now)
+    if row is not None and row.platform_id is not None:
+        raise PermissionDenied("Log in with your own password to answer a marketplace's request; a session opened "
+                               "from a marketplace cannot.", code="marketplace_session_not_allowed")
+
+
 async def current_user(auth: UserAuth = Depends(current_auth)) -> users.User:
     return auth.user
 

@@ -143,3 +143,16 @@ def change_operator_password(connection: Connection, context: AuditContext, sett
     operators.record_audit(connection, context, action="operator.password_change", target_type="operator",
                            target_id=after.id, before=_account_state(before), after=_account_state(after), now=now)
     return after
+
+
+def set_platform_fee_limit(connection: Connection, context: AuditContext, platform_id: str, *, bps_max: int,
+                           now: datetime) -> int:
+    """The most the platform may take of a trade from now on, in basis points (new trades above
+    it are ``fee_too_high``)."""
+    from amanah.platforms import service as platforms
+
+    before, after = platforms.set_fee_limit(connection, platform_id, bps_max=bps_max)
+    operators.record_audit(connection, context, action="platform.fee_limit.set", target_type="platform",
+                           target_id=platform_id, before={"fee_bps_max": before}, after={"fee_bps_max": after},
+                           now=now)
+    return after

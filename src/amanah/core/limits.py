@@ -195,6 +195,13 @@ TRADE_UNPAID_EXPIRY_S = 24 * 3600
 """An unpaid trade closes by itself after this long."""
 TRADES_PER_JOB_RUN_MAX = 200
 """Trades released or expired by one run of a trade job."""
+PLATFORM_FEE_BPS_MAX_DEFAULT = 3000
+"""The most a platform may take of a trade (30%) until an operator sets its own limit
+(``PUT /v1/admin/platforms/{id}/fee-limit``); a fixed fee counts as its share of the amount."""
+PLATFORM_FEE_BPS_MAX_CEILING = 10_000
+"""No limit may let a platform take more than the whole trade."""
+SELLER_LINKS_PER_USER_MAX = 100
+"""Marketplaces' seller requests and links listed for one person (My account → Marketplaces)."""
 
 # Webhooks
 WEBHOOK_ENDPOINTS_PER_PLATFORM_MAX = 16

@@ -37,6 +37,7 @@ LINK_PATHS = {
     "invitation": "/reset-password?token={token}",
     "password_changed": "/forgot-password",
     "wind_down_notice": "/login",
+    "seller_request": "/account/marketplaces",
 }
 
 GREETINGS = {
@@ -167,6 +168,30 @@ TEXTS: dict[str, dict[str, Words]] = {
             "请登录并提现您的余额（我的账户 → 提现）。余额为零且没有未完成的订单后，您可以下载数据并注销账户。"),
             "登录我的账户"),
     },
+    "seller_request": {
+        "en": Words("{platform} asks to pay you as its seller", (
+            "The marketplace {platform} asked to register your Amanah account as one of its sellers. "
+            "Nothing changes until you say yes: no trade can name you, and no money moves.",
+            "If you sell through {platform}, accept the request in your account (My account → "
+            "Marketplaces). If you do not know this marketplace, decline it."), "See the request"),
+        "ru": Words("{platform} просит принимать вас как продавца", (
+            "Торговая площадка {platform} попросила зарегистрировать вашу учётную запись Amanah как "
+            "своего продавца. Пока вы не согласитесь, ничего не изменится: ни одна сделка не может "
+            "назвать вас, и никакие деньги не двигаются.",
+            "Если вы продаёте через {platform}, примите запрос в учётной записи («Мой счёт» → "
+            "«Торговые площадки»). Если вы не знаете эту площадку, отклоните его."), "Посмотреть запрос"),
+        "id": Words("{platform} meminta membayar Anda sebagai penjualnya", (
+            "Marketplace {platform} meminta untuk mendaftarkan akun Amanah Anda sebagai salah satu "
+            "penjualnya. Tidak ada yang berubah sampai Anda setuju: tidak ada transaksi yang dapat "
+            "menyebut Anda, dan tidak ada uang yang berpindah.",
+            "Jika Anda berjualan melalui {platform}, terima permintaan itu di akun Anda (Akun saya → "
+            "Marketplace). Jika Anda tidak mengenal marketplace ini, tolak saja."), "Lihat permintaan"),
+        "zh": Words("{platform} 请求将您登记为其卖家", (
+            "交易平台 {platform} 请求将您的 Amanah 账户登记为其卖家。在您同意之前什么都不会改变："
+            "任何交易都不能指定您，也不会有资金变动。",
+            "如果您在 {platform} 上销售，请在账户中接受该请求（我的账户 → 交易平台）。"
+            "如果您不认识这个交易平台，请拒绝。"), "查看请求"),
+    },
 }
 
 assert all(set(by_locale) == set(LOCALES) for by_locale in TEXTS.values()), "every template in every locale"
@@ -182,10 +207,25 @@ def resolve_locale(locale: str | None) -> str:
 def render(template: str, locale: str, params: dict, base_url: str) -> Rendered:
     assert template in TEXTS, f"unknown mail template {template!r}"
     language = resolve_locale(locale)
-    words = TEXTS[template][language]
+    words = _with_text_params(TEXTS[template][language], params)
     link = base_url + LINK_PATHS[template].format(**{k: quote(str(v), safe="") for k, v in params.items()})
     greeting = _greeting(language, params.get("name"))
     return Rendered(words.subject, _text(words, greeting, link, language), _html(words, greeting, link, language))
+
+
+TEXT_PARAMS = ("platform",)
+"""Parameters written into a template's words (``{platform}``): only these, replaced as plain
+text (never ``str.format``, which would read other braces); the HTML part escapes them."""
+
+
+def _with_text_params(words: Words, params: dict) -> Words:
+    def fill(text: str) -> str:
+        for key in TEXT_PARAMS:
+            if key in params:
+                text = text.replace("{" + key + "}", str(params[key]))
+        return text
+
+    return Words(fill(words.subject), tuple(fill(p) for p in words.paragraphs), fill(words.action))
 
 
 def _greeting(language: str, name: str | None) -> str:

@@ -12,6 +12,9 @@ platforms = sa.Table(
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("disabled_at", UTCDateTime, nullable=True),
+    # The most this platform may take of a trade, in basis points (operator-set; migration 0020).
+    sa.Column("fee_bps_max", sa.Integer, nullable=False, server_default="3000"),
+    sa.CheckConstraint("fee_bps_max BETWEEN 0 AND 10000", name="fee_bps_max"),
 )
 
 sellers = sa.Table(
@@ -23,7 +26,12 @@ sellers = sa.Table(
     sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # active; pending until the person behind an existing account accepts; declined (SellerStatus).
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("platform_id", "platform_seller_id"),
+    sa.CheckConstraint("status IN ('active', 'pending', 'declined')", name="status"),
+    sa.Index("ix_sellers_user_id", "user_id"),
 )
 
 platform_users = sa.Table(

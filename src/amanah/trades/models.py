@@ -59,8 +59,14 @@ refunds = sa.Table(
     sa.Column("destination", sa.String(16), nullable=False),  # balance or card
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("failure_code", sa.String(32), nullable=True),
+    # After completion: what came back from the seller's balance and from the platform's fee
+    # account (they add up to ``amount``); NULL for a refund out of escrow.
+    sa.Column("seller_amount", sa.BigInteger, nullable=True),
+    sa.Column("fee_refund_amount", sa.BigInteger, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("(seller_amount IS NULL AND fee_refund_amount IS NULL) OR (seller_amount >= 0 AND "
+                       "fee_refund_amount >= 0 AND seller_amount + fee_refund_amount = amount)", name="shares"),
 )
 
 disputes = sa.Table(

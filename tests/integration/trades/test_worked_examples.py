@@ -89,13 +89,14 @@ class TestRefunds:
         assert market.wallet(market.seller["user_id"]).available == seller_before - 400
         market.verify()
 
-    def test_a_seller_short_of_balance_cannot_refund_after_completion(self, client, engine):
+    def test_a_full_refund_after_completion_takes_back_what_the_sale_paid_and_the_fee(self, client, engine):
         market = make_market(client, engine)  # a fresh seller holding only this sale
         trade, buyer = market.paid_trade(1000, fee={"bps": 1000})
         market.client.post(f"/v1/trades/{trade['id']}/confirm", headers=buyer)
-        refused = market.client.post(f"/v1/trades/{trade['id']}/refunds", json={"amount": 1000}, headers=market.as_platform)
-        assert refused.status_code == 409 and refused.json()["error"]["code"] == "seller_balance_insufficient"
-        assert market.wallet(market.seller["user_id"]).available == 900
+        refund = market.client.post(f"/v1/trades/{trade['id']}/refunds", json={"amount": 1000}, headers=market.as_platform)
+        assert refund.status_code == 201, refund.text
+        assert (refund.json()["seller_amount"], refund.json()["fee_refund_amount"]) == (900, 100)
+        assert market.wallet(market.seller["user_id"]).available == 0
         market.verify()
 
 

@@ -24,7 +24,7 @@ class TestAddingAnEndpoint:
 
     def test_the_event_list_is_the_one_of_the_api_reference(self):
         assert EVENT_TYPES == ("trade.held", "trade.shipped", "trade.completed", "trade.refunded",
-                               "trade.disputed", "trade.dispute_resolved", "trade.closed")
+                               "trade.disputed", "trade.dispute_resolved", "trade.closed", "seller.activated")
 
     @pytest.mark.parametrize("events", [[], ["trade.paid"], ["*"]])
     def test_unknown_or_no_events_are_a_400_naming_events(self, client, platform, receiver, events):

@@ -1,5 +1,5 @@
-"""Operator endpoints: ledger verification, the service mode (wind-down), the liabilities report
-and the audit log. Every state-changing call goes through ``backoffice.actions``, which writes
+"""Operator endpoints: ledger verification, the service mode (wind-down), platforms' fee limits,
+the liabilities report and the audit log. Every state-changing call goes through ``backoffice.actions``, which writes
 its audit row in the same transaction."""
 
 from __future__ import annotations
@@ -96,6 +96,26 @@ def put_service_mode(body: ServiceModeChange, context: operators.AuditContext = 
         return _mode_out(connection)
 
     return run_in_transaction(engine, work)
+
+
+class FeeLimitChange(BaseModel):
+    bps_max: int = Field(ge=0, le=limits.PLATFORM_FEE_BPS_MAX_CEILING, strict=True,
+                         description="The most the platform may take of a trade, in basis points (3000 = 30%).")
+
+
+class FeeLimitOut(BaseModel):
+    platform_id: str
+    bps_max: int = Field(description="New trades whose fee is above it are refused with 400 fee_too_high; a fixed "
+                                     "fee counts as its share of the trade's amount.")
+
+
+@router.put("/platforms/{platform_id}/fee-limit", response_model=FeeLimitOut,
+            summary="Set the most a platform may take of a trade (audited)")
+def put_fee_limit(platform_id: str, body: FeeLimitChange, context: operators.AuditContext = Depends(audit_context),
+                  engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    bps_max = run_in_transaction(engine, lambda connection: actions.set_platform_fee_limit(
+        connection, context, platform_id, bps_max=body.bps_max, now=now))  # audited
+    return {"platform_id": platform_id, "bps_max": bps_max}
 
 
 class CurrencyLiabilitiesOut(BaseModel):

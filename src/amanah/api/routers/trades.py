@@ -16,7 +16,16 @@ from amanah.api.callers import Caller, platform_or_user
 from amanah.api.deps import get_engine, get_now, get_settings, run_money_movement
 from amanah.api.links import TRADE_ACTIONS, links
 from amanah.api.routing import Router
-from amanah.api.user_auth import LookUpInStatement, UserCredentials, authenticate, current_user, user_credentials
+from amanah.api.user_auth import (
+    LookUpInStatement,
+    UserAuth,
+    UserCredentials,
+    authenticate,
+    current_auth,
+    current_user,
+    refuse_marketplace_session,
+    user_credentials,
+)
 from amanah.core import ids, limits
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -315,6 +324,10 @@ class RefundOut(BaseModel):
     destination: str = Field(description="source (back to the card or e-wallet paid with) or balance.")
     status: str = Field(description="succeeded, or processing while the card network answers.")
     failure_code: str | None = Field(None, description="Why it could not go back to the card (it stayed on the balance).")
+    seller_amount: int | None = Field(None, description="After completion: the part that came back from the seller's "
+                                      "balance (in proportion to what the trade paid them, rounded down); null out of escrow.")
+    fee_refund_amount: int | None = Field(None, description="After completion: the part of the platform's fee given "
+                                          "back from its fee account; null out of escrow.")
     created_at: datetime
     trade: TradeOut
 
@@ -397,6 +410,10 @@ class SellerOut(BaseModel):
     user_id: str
     name: str
     email: str
+    status: Literal["active", "pending", "declined"] = Field(
+        description="active: trades may name it; pending: the e-mail has an account whose owner was asked to "
+                    "accept; declined: they said no. A trade naming a seller that is not active is 409 "
+                    "seller_not_active.")
     created_at: datetime
 
 
@@ -414,6 +431,46 @@ def create_seller(body: SellerCreate, platform=Depends(require_platform), engine
 def get_seller(seller_id: str, platform=Depends(require_platform), engine: Engine = Depends(get_engine)) -> dict:
     with engine.connect() as connection:
         return platforms.get_seller(connection, platform.id, seller_id).to_dict()
+
+
+class SellerLinkOut(BaseModel):
+    seller_id: str
+    platform: str = Field(description="The marketplace's name.")
+    name: str = Field(description="The shop's name the marketplace gave.")
+    status: Literal["active", "pending", "declined"]
+
+
+class SellerLinkList(BaseModel):
+    data: list[SellerLinkOut]
+
+
+@router.get("/me/seller-links", response_model=SellerLinkList, tags=["sellers"],
+            summary="Marketplaces asking to register the caller as their seller, and the caller's seller links")
+def list_seller_links(user=Depends(current_user), engine: Engine = Depends(get_engine)) -> dict:
+    with engine.connect() as connection:
+        return {"data": [link.to_dict() for link in platforms.seller_links(connection, user.id)]}
+
+
+def _decide(seller_id: str, auth: UserAuth, engine: Engine, now: datetime, *, accept: bool) -> dict:
+    def work(connection):
+        refuse_marketplace_session(connection, auth, now=now)
+        return platforms.decide_seller_link(connection, auth.user.id, seller_id, accept=accept, now=now)
+
+    return run_in_transaction(engine, work).to_dict()
+
+
+@router.post("/me/seller-links/{seller_id}/accept", response_model=SellerLinkOut, tags=["sellers"],
+             summary="Agree to be the marketplace's seller: trades may name you (webhook seller.activated)")
+def accept_seller_link(seller_id: str, auth: UserAuth = Depends(current_auth), engine: Engine = Depends(get_engine),
+                       now: datetime = Depends(get_now)) -> dict:
+    return _decide(seller_id, auth, engine, now, accept=True)
+
+
+@router.post("/me/seller-links/{seller_id}/decline", response_model=SellerLinkOut, tags=["sellers"],
+             summary="Refuse (or end) a marketplace's seller link: no new trade may name you")
+def decline_seller_link(seller_id: str, auth: UserAuth = Depends(current_auth), engine: Engine = Depends(get_engine),
+                        now: datetime = Depends(get_now)) -> dict:
+    return _decide(seller_id, auth, engine, now, accept=False)
 
 
 class LoginLinkCreate(BaseModel):

@@ -20,6 +20,8 @@ class EventType(enum.StrEnum):
     """The platform settled the dispute."""
     TRADE_CLOSED = "trade.closed"
     """Never paid: cancelled or expired."""
+    SELLER_ACTIVATED = "seller.activated"
+    """The person behind a pending (or declined) seller accepted: trades may name it now."""
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(event_type.value for event_type in EventType)

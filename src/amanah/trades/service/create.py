@@ -66,6 +66,8 @@ def create_trade(connection: Connection, platform_id: str, new: NewTrade, *, now
     if users.is_closed(connection, seller.user_id):
         raise Conflict("This seller closed their payment account; it cannot receive new trades.",
                        code="seller_account_closed", param="seller_id")
+    platforms.require_active_seller(seller)
+    _check_fee_limit(new, platforms.fee_limit_bps(connection, platform_id))
     buyer = platforms.link_buyer(connection, platform_id, platform_user_id=new.buyer_platform_user_id,
                                  email=new.buyer_email, name=new.buyer_name, now=now)
     if buyer.id == seller.user_id:
@@ -79,6 +81,17 @@ def create_trade(connection: Connection, platform_id: str, new: NewTrade, *, now
         status=TradeStatus.AWAITING_PAYMENT.value,
         expires_at=now + timedelta(seconds=limits.TRADE_UNPAID_EXPIRY_S), created_at=now, updated_at=now))
     return load(connection, trade_id), True
+
+
+def _check_fee_limit(new: NewTrade, bps_max: int) -> None:
+    """The fee may not exceed the operator's limit for the platform: basis points as they are, a
+    fixed amount as its share of the trade's amount (compared exactly, in integers)."""
+    amount = new.amount.amount_minor
+    too_high = (new.fee_bps is not None and new.fee_bps > bps_max) or (
+        new.fee_fixed is not None and new.fee_fixed * 10_000 > bps_max * amount)
+    if too_high:
+        raise InvalidRequest(f"The fee is above this marketplace's limit of {bps_max / 100:g}% of the amount "
+                             f"({amount * bps_max // 10_000} of {amount}).", code="fee_too_high", param="fee")
 
 
 def _same_or_conflict(trade: Trade, new: NewTrade) -> Trade:

@@ -1,8 +1,11 @@
-"""Refunds, full or partial: out of escrow before completion, out of the seller's balance
-after. Never more than was paid in total. Each refund is its own record (``ref_…``)."""
+"""Refunds, full or partial: out of escrow before completion; after it, back from the seller and
+from the platform's fee account in proportion to what the trade paid each (Stripe Connect's
+reverse transfer with an application-fee refund). Never more than was paid in total, never more
+from either side than the trade gave it. Each refund is its own record (``ref_…``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,12 +16,22 @@ from amanah.cards import charges
 from amanah.cards.connectors import OperationStatus
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
-from amanah.core.errors import Conflict, InsufficientFunds, InvalidRequest
+from amanah.core.errors import Conflict, InvalidRequest
 from amanah.core.ids import new_id
 from amanah.ledger import TransferRequest
+from amanah.ledger.types import TransferResult
 from amanah.trades.models import refunds
 from amanah.money import Money, currency
-from amanah.trades.service.common import Trade, account_ids, clearing_account, emit, load, save, wallet
+from amanah.trades.service.common import (
+    Trade,
+    account_ids,
+    clearing_account,
+    emit,
+    fee_account,
+    load,
+    save,
+    wallet,
+)
 from amanah.trades.states import ESCROW_STATES, TradeStatus, check_transition
 
 
@@ -41,11 +54,13 @@ def refund(connection: Connection, trade_id: str, *, amount: int, reason: str, n
         raise InvalidRequest(f"The refund must be 1 to {refundable} (what is left of the {trade.amount} paid).",
                              code="refund_exceeds_paid", param="amount")
     refund_id = refund_id or new_id("ref")
+    shares = {"seller_amount": None, "fee_refund_amount": None}
     if trade.status in ESCROW_STATES:
         trade = _refund_from_escrow(connection, trade, refund_id, amount, now)
         source = "escrow"
     else:
-        _refund_from_seller(connection, trade, refund_id, amount, now)
+        seller_amount, fee_refund_amount = _refund_from_seller(connection, trade, refund_id, amount, now)
+        shares = {"seller_amount": seller_amount, "fee_refund_amount": fee_refund_amount}
         source = "seller_balance"
     destination, status_of_refund = "balance", "succeeded"
     if _paid_by_charge(trade):
@@ -57,11 +72,12 @@ def refund(connection: Connection, trade_id: str, *, amount: int, reason: str, n
         check_transition(trade.status, status, "refunded")
     record = {"id": refund_id, "trade_id": trade.id, "amount": amount, "currency": trade.currency,
               "reason": reason.strip()[:500] or "requested", "source": source, "destination": destination,
-              "status": status_of_refund, "created_at": now, "updated_at": now}
+              "status": status_of_refund, **shares, "created_at": now, "updated_at": now}
     connection.execute(refunds.insert().values(record))
     updated = save(connection, trade, now, refunded_amount=refunded_amount, status=status,
                    release_at=None if status is TradeStatus.REFUNDED else trade.release_at)
-    emit(connection, updated, "trade.refunded", now, refund={"id": refund_id, "amount": amount, "source": source})
+    emit(connection, updated, "trade.refunded", now,
+         refund={"id": refund_id, "amount": amount, "source": source, **shares})
     return updated, record
 
 
@@ -151,14 +167,72 @@ def _refund_from_escrow(connection: Connection, trade: Trade, refund_id: str, am
                 hold_transfer_id=f"{trade.id}:hold:{generation}" if remaining else None)
 
 
-def _refund_from_seller(connection: Connection, trade: Trade, refund_id: str, amount: int, now: datetime) -> None:
-    seller_wallet, buyer_wallet = account_ids(connection, now, wallet(trade.seller_user_id, trade.currency),
-                                              wallet(trade.buyer_user_id, trade.currency))
-    try:
-        ledger.create_transfer(connection, TransferRequest.direct(
-            f"{refund_id}:refund", debit=seller_wallet, credit=buyer_wallet, amount=amount,
-            code="trade_refund", reference=trade.id), now=now)
-    except InsufficientFunds as short:
-        raise Conflict("The seller's balance is too low for this refund; nothing was moved. Top up the "
-                       "seller's balance or refund less.", code="seller_balance_insufficient",
-                       param="amount") from short
+def refund_shares(*, released: int, fee: int, refunded_before: int, amount: int) -> tuple[int, int]:
+    """How a refund after completion is shared: (from the seller, from the platform's fee).
+
+    The trade released ``released`` to the seller and took ``fee`` of it for the platform; the
+    seller kept ``released - fee``. After ``refunded`` of ``released`` has come back in all, the
+    seller has given back ``(released - fee) * refunded // released`` — **rounded down, in the
+    seller's favour**, as the fee was at completion — and the platform the rest. Each refund
+    takes the difference between the totals after and before it, so any sequence of partial
+    refunds adds up exactly: never more from the seller than the trade paid them, never more
+    from the platform than its fee, and both in full when everything is refunded."""
+    assert 0 < released and 0 <= fee <= released and 0 <= refunded_before and 0 < amount
+    assert refunded_before + amount <= released
+
+    def from_seller(refunded: int) -> int:
+        return (released - fee) * refunded // released
+
+    seller_amount = from_seller(refunded_before + amount) - from_seller(refunded_before)
+    return seller_amount, amount - seller_amount
+
+
+def _refunded_after_completion(connection: Connection, trade_id: str) -> int:
+    return connection.execute(sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
+        refunds.c.trade_id == trade_id, refunds.c.source == "seller_balance")).scalar_one()
+
+
+def _refund_from_seller(connection: Connection, trade: Trade, refund_id: str, amount: int,
+                        now: datetime) -> tuple[int, int]:
+    """Back to the buyer from the seller's balance and the platform's fee account, in one linked
+    batch (all or nothing); (seller's share, platform's share). A short balance on either side
+    is a 409 and nothing moves. The trade released what escrow held at completion: its amount
+    less the refunds made before (every refund since is counted in ``refunded_after``)."""
+    refunded_after = _refunded_after_completion(connection, trade.id)
+    released = trade.amount - (trade.refunded_amount - refunded_after)
+    seller_amount, fee_refund_amount = refund_shares(released=released, fee=trade.fee_amount,
+                                                     refunded_before=refunded_after, amount=amount)
+    seller_wallet, buyer_wallet, platform_fees = account_ids(
+        connection, now, wallet(trade.seller_user_id, trade.currency), wallet(trade.buyer_user_id, trade.currency),
+        fee_account(trade.platform_id, trade.currency))
+    requests, refusals = [], []
+    if seller_amount:
+        requests.append(TransferRequest.direct(f"{refund_id}:refund", debit=seller_wallet, credit=buyer_wallet,
+                                               amount=seller_amount, code="trade_refund", reference=trade.id))
+        refusals.append(Conflict("The seller's balance is too low for this refund; nothing was moved. Top up the "
+                                 "seller's balance or refund less.", code="seller_balance_insufficient",
+                                 param="amount"))
+    if fee_refund_amount:
+        requests.append(TransferRequest.direct(
+            f"{refund_id}:fee_refund", debit=platform_fees, credit=buyer_wallet, amount=fee_refund_amount,
+            code="platform_fee_refund", reference=trade.id))
+        refusals.append(Conflict("The marketplace's fee account is too low to give back its share of the fee; "
+                                 "nothing was moved.", code="platform_balance_insufficient", param="amount"))
+    _apply_all_or_nothing(connection, requests, refusals, now)
+    return seller_amount, fee_refund_amount
+
+
+def _apply_all_or_nothing(connection: Connection, requests: list[TransferRequest], refusals: list[Conflict],
+                          now: datetime) -> None:
+    """``ledger.create_linked``, saying which side was short when a balance is."""
+    chain = [replace(request, linked=i < len(requests) - 1) for i, request in enumerate(requests)]
+    outcomes = ledger.create_transfers(connection, chain, now=now)
+    ok = (TransferResult.OK, TransferResult.EXISTS, TransferResult.LINKED_EVENT_FAILED)
+    for outcome, refusal in zip(outcomes, refusals):
+        if outcome.result is TransferResult.EXCEEDS_CREDITS:
+            raise refusal
+    failed = next((o for o in outcomes if o.result not in ok), None)
+    if failed is not None:
+        from amanah.ledger.errors import transfer_refused
+
+        raise transfer_refused(failed.result)

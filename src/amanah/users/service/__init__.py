@@ -6,6 +6,7 @@ from amanah.users.service.accounts import (
     find_user_by_email,
     get_user,
     normalize_email,
+    find_or_register_automatically,
     register_automatically,
     register_user,
     send_email_verification,
@@ -46,7 +47,7 @@ __all__ = [
     "begin_two_factor", "change_password", "confirm_email", "confirm_password_reset", "confirm_two_factor",
     "consume_captcha", "consume_login_link", "create_captcha", "create_login_link",
     "disable_two_factor", "end_other_sessions", "end_session", "end_session_by_id", "find_user_by_email",
-    "get_user", "issue_access_token", "list_sessions", "log_in", "normalize_email", "register_automatically", "register_user",
+    "get_user", "issue_access_token", "list_sessions", "log_in", "normalize_email", "register_automatically", "find_or_register_automatically", "register_user",
     "request_password_reset", "revoke_access_token", "send_email_verification", "start_session",
     "user_for_access_token", "user_for_session", "verify_csrf",
 ]

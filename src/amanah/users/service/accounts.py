@@ -111,19 +111,33 @@ def register_automatically(conn: Connection, email: str, name: str | None = None
     """A buyer's first payment at a marketplace: the account for ``email``, created with no
     password if there is none yet (and then invited by e-mail to choose one). Returns the
     existing account otherwise, unchanged."""
+    return find_or_register_automatically(conn, email, name, locale, now=now)[0]
+
+
+def find_or_register_automatically(conn: Connection, email: str, name: str | None = None,
+                                   locale: str | None = None, *, now: datetime) -> tuple[User, bool]:
+    """``register_automatically``, and whether it created the account (False: it existed, or a
+    concurrent request created it a moment before: its INSERT lost on the unique e-mail, and
+    that account is read, as if it had been found first — never a 500)."""
     email = normalize_email(email)
     existing = user_row_by_email(conn, email)
     if existing is not None:
-        return User.from_row(existing)
+        return User.from_row(existing), False
     # Said to the marketplace whose request (a trade, a seller) would open the account.
     service_mode.refuse_new_business(conn, "Opening new accounts", audience="platform")
-    user_id = _insert_user(conn, email=email, name=_clean_name(name), locale=locale, now=now,
-                           password_hash=None, automatically=True)
+    try:
+        user_id = _insert_user(conn, email=email, name=_clean_name(name), locale=locale, now=now,
+                               password_hash=None, automatically=True)
+    except EmailTaken:
+        raced = user_row_by_email(conn, email)
+        if raced is None:
+            raise
+        return User.from_row(raced), False
     from amanah.users.service.reset import send_set_password_link
 
     send_set_password_link(conn, user_row(conn, user_id), template="invitation",
                            ttl_s=limits.INVITATION_TTL_S, now=now)
-    return get_user(conn, user_id)
+    return get_user(conn, user_id), True
 
 
 def _insert_user(conn: Connection, *, email: str, name: str, locale: str | None, now: datetime,

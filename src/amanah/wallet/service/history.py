@@ -50,7 +50,7 @@ TYPES: dict[str, frozenset[tuple[str, str]]] = {
     "payment": frozenset({("trade_hold", DEBIT)}),
     "escrow_hold": frozenset({("trade_hold", CREDIT)}),
     "escrow_release": frozenset({("trade_release", DEBIT), ("trade_release", CREDIT)}),
-    "refund": frozenset({("trade_refund", DEBIT), ("trade_refund", CREDIT)}),
+    "refund": frozenset({("trade_refund", DEBIT), ("trade_refund", CREDIT), ("platform_fee_refund", CREDIT)}),
     "fee": frozenset({("platform_fee", DEBIT)}),
     "conversion": frozenset({("fx_sell", DEBIT), ("fx_buy", CREDIT)}),
     "withdrawal": frozenset({("withdrawal_hold", DEBIT), ("withdrawal_paid", DEBIT), ("withdrawal_returned", DEBIT)}),

@@ -99,7 +99,7 @@ def put_service_mode(body: ServiceModeChange, context: operators.AuditContext = 
 
 
 class FeeLimitChange(BaseModel):
-    bps_max: int = Field(ge=0, le=limits.PLATFORM_FEE_BPS_MAX_CEILING, strict=True,
+    bps_max: int = Field(ge=0, le=limits.PLATFORM_FEE_BPS_MAX_CEILING,
                          description="The most the platform may take of a trade, in basis points (3000 = 30%).")
 
 

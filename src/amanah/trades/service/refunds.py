@@ -188,8 +188,9 @@ def refund_shares(*, released: int, fee: int, refunded_before: int, amount: int)
 
 
 def _refunded_after_completion(connection: Connection, trade_id: str) -> int:
-    return connection.execute(sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
-        refunds.c.trade_id == trade_id, refunds.c.source == "seller_balance")).scalar_one()
+    # int(): PostgreSQL's SUM of a bigint is a numeric (a Decimal), and money is an int.
+    return int(connection.execute(sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount), 0)).where(
+        refunds.c.trade_id == trade_id, refunds.c.source == "seller_balance")).scalar_one())
 
 
 def _refund_from_seller(connection: Connection, trade: Trade, refund_id: str, amount: int,

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from amanah import mail
 from amanah.closure.models import wind_down_notices
 from amanah.core import limits, service_mode
+from amanah.core.db import insert_on_conflict
 from amanah.ledger import AccountKind
 from amanah.ledger.models import accounts
 from amanah.users.models import users
@@ -41,7 +41,7 @@ def _unnotified(connection: Connection, wind_down_id: int, limit: int) -> list:
 
 
 def _claim(connection: Connection, wind_down_id: int, user_id: str, now: datetime) -> bool:
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(wind_down_notices)
+    insert = insert_on_conflict(connection, wind_down_notices)
     claimed = connection.execute(insert.values(wind_down_id=wind_down_id, user_id=user_id, notified_at=now)
                                  .on_conflict_do_nothing(index_elements=["wind_down_id", "user_id"])
                                  .returning(wind_down_notices.c.id)).first()

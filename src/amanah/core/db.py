@@ -152,6 +152,14 @@ class OnDriver:
         return next(iter(self.rows(connection, values)), None)
 
 
+def insert_on_conflict(connection: Connection, table: sa.Table):
+    """The dialect's ``INSERT`` for ``table``, which has ``on_conflict_do_nothing`` (race-free
+    get-or-create: insert, let a concurrent twin's row win, then read)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 def postgresql_url(url: str) -> str:
     """libpq's own URIs as SQLAlchemy reads them: ``postgres://`` and ``postgresql://`` use
     psycopg 3, and several hosts (``u@h1:5432,h2:5432/db``, as ``pg_autoctl show uri`` prints

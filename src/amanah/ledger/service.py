@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from amanah.core import limits, metrics
-from amanah.core.db import RetryTransaction, sqlstate
+from amanah.core.db import RetryTransaction, insert_on_conflict, sqlstate
 from amanah.core.errors import InvalidRequest, NotFound
 from amanah.core.ids import new_id
 from amanah.ledger import sql
@@ -48,7 +47,7 @@ def open_accounts(connection: Connection, keys: Sequence[AccountKey], *, now: da
     found = sql.find_accounts(connection, set(keys))
     missing = [key for key in dict.fromkeys(keys) if key not in found]
     if missing:
-        insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(accounts)
+        insert = insert_on_conflict(connection, accounts)
         connection.execute(insert.on_conflict_do_nothing(index_elements=["kind", "owner_ref", "currency"]), [
             {"currency": currency, "kind": kind.value, "owner_ref": owner_ref,
              "debits_must_not_exceed_credits": kind in CREDIT_NORMAL_KINDS,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from amanah.core import limits
+from amanah.core.db import insert_on_conflict
 from amanah.core.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound, PermissionDenied
 from amanah.core.ids import new_id
 from amanah.core.secrets import hash_secret, new_secret
@@ -58,11 +58,6 @@ class Seller:
     def to_dict(self) -> dict:
         return {"id": self.id, "platform_seller_id": self.platform_seller_id, "user_id": self.user_id,
                 "name": self.name, "email": self.email, "status": self.status.value, "created_at": self.created_at}
-
-
-def _insert(connection: Connection, table: sa.Table):
-    """``INSERT`` for ``on_conflict_do_nothing`` on either database."""
-    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def create_platform(connection: Connection, *, name: str, now: datetime) -> tuple[Platform, str]:
@@ -123,7 +118,7 @@ def register_seller(connection: Connection, platform_id: str, *, platform_seller
                        "earlier request from their Amanah account.", code="seller_declined", param="email")
     status = SellerStatus.ACTIVE if created_account else SellerStatus.PENDING
     seller_id = new_id("sel")
-    inserted = connection.execute(_insert(connection, sellers).values(
+    inserted = connection.execute(insert_on_conflict(connection, sellers).values(
         id=seller_id, platform_id=platform_id, platform_seller_id=platform_seller_id, user_id=user.id,
         name=" ".join(name.split()) or user.name, status=status.value, created_at=now,
     ).on_conflict_do_nothing(index_elements=["platform_id", "platform_seller_id"]).returning(sellers.c.id)).first()
@@ -258,7 +253,7 @@ def link_buyer(connection: Connection, platform_id: str, *, platform_user_id: st
     if row is not None:
         return users.get_user(connection, row.user_id)
     user, created = users.find_or_register_automatically(connection, email, name, now=now)
-    connection.execute(_insert(connection, platform_users).values(
+    connection.execute(insert_on_conflict(connection, platform_users).values(
         platform_id=platform_id, platform_user_id=platform_user_id, user_id=user.id,
         registered_here=created, created_at=now,
     ).on_conflict_do_nothing(index_elements=["platform_id", "platform_user_id"]))

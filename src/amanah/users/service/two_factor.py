@@ -180,7 +180,12 @@ def disable_two_factor(conn: Connection, settings: Settings, user_id: str, *, pa
         return failed(error)
     if (error := check_second_factor(conn, row, totp_code, recovery_code, now)) is not None:
         return failed(error)
+    clear_two_factor(conn, user_id, now)
+    return Outcome(get_user(conn, user_id))
+
+
+def clear_two_factor(conn: Connection, user_id: str, now: datetime) -> None:
+    """Two-factor off: the secret, a pending setup and the recovery codes go."""
     conn.execute(users.update().where(users.c.id == user_id).values(
         totp_secret=None, totp_pending_secret=None, totp_last_step=None, updated_at=now))
     conn.execute(sa.delete(user_recovery_codes).where(user_recovery_codes.c.user_id == user_id))
-    return Outcome(get_user(conn, user_id))

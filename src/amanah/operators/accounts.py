@@ -160,7 +160,7 @@ def log_in(conn: Connection, settings: Settings, *, email: str, password: str, t
     # passed: a wrong password must not burn the operator's current code.
     fresh = password_ok and step is not None and two_factor.claim_step(conn, operator_accounts, row.id, step)
     if not fresh:
-        throttle.record_failure(conn, (keys.account, keys.address), now)
+        throttle.record_log_in_failure(conn, keys, now)
         return users.Outcome(error=OperatorLogInFailed())
     values = {"updated_at": now}
     if passwords.needs_rehash(settings, row.password_hash):

@@ -30,6 +30,7 @@ GUESSES = 10
 """Wrong passwords the script tries on one account: well past every threshold."""
 THRESHOLD = limits.LOGIN_FAILURES_BEFORE_CAPTCHA
 THROTTLED_CODES = {"too_many_attempts", "captcha_required"}
+ACCOUNTS_BEFORE_ADDRESS_LIMIT = limits.LOGIN_ACCOUNTS_BEFORE_ADDRESS_CAPTCHA
 
 
 def an_address() -> str:
@@ -158,28 +159,77 @@ class TestGuessingOneAccountThroughTheCabinet:
         assert cabinet_log_in(client, email, "one more", an_address()).status_code == 429
 
 
+@pytest.mark.parametrize("locale", ["en", "ru", "id", "zh"])
+def test_the_cabinets_throttle_message_is_in_the_persons_language_and_names_no_api_path(client, locale):
+    email, attacker = an_email(), an_address()
+    register(client, email)
+    client.cookies.set("amanah_lang", locale)
+    answers = [cabinet_log_in(client, email, f"guess {n}", attacker) for n in range(THRESHOLD + 2)]
+    elsewhere = cabinet_log_in(client, email, "guess", an_address())  # captcha_required, no wait
+    client.cookies.clear()
+    for page in answers[THRESHOLD:] + [elsewhere]:
+        assert page.status_code == 429
+        notice = re.search(r'id="form-error">(.*?)</div>', page.text, re.S)
+        assert notice, page.text
+        assert "/v1/" not in page.text and "captcha_id" not in notice.group(1) and "GET " not in page.text
+        if locale != "en":
+            assert "Too many" not in notice.group(1), notice.group(1)
+
+
+class TestOneAccountsFailuresDoNotLockOutItsNeighbours:
+    """Issue 27: one burst of wrong passwords against one account made every log-in from that
+    address (an office, a family's router, a mobile carrier's NAT) ask for a captcha."""
+
+    def test_a_burst_at_one_account_leaves_another_account_at_that_address_alone(self, client):
+        guessed, neighbour, shared = an_email(), an_email("neighbour"), an_address()
+        register(client, guessed)
+        register(client, neighbour)
+        for n in range(GUESSES):
+            api_log_in(client, guessed, f"guess {n}", shared)
+        assert api_log_in(client, neighbour, PASSWORD, shared).status_code == 200
+        signed_in = cabinet_log_in(client, neighbour, PASSWORD, shared)
+        assert signed_in_by_cabinet(client, signed_in), signed_in.status_code
+        # and a neighbour's own typo is judged as a first one, not as the guesser's tenth
+        assert error_code(api_log_in(client, neighbour, "typo", shared)) == "invalid_credentials"
+
+    def test_failures_at_a_few_accounts_do_not_yet_make_the_address_suspect(self, client):
+        shared = an_address()
+        for _ in range(ACCOUNTS_BEFORE_ADDRESS_LIMIT - 1):
+            email = an_email("colleague")
+            register(client, email)
+            assert api_log_in(client, email, "a typo", shared).status_code == 401
+        newcomer = an_email("newcomer")
+        register(client, newcomer)
+        assert api_log_in(client, newcomer, PASSWORD, shared).status_code == 200
+
+
 class TestASpreadAttackFromOneAddress:
-    """One guess at each of many accounts: no account's counter reaches the threshold, the
-    address's does."""
+    """One guess at each of many accounts: no account's counter reaches its threshold; the
+    address's, which counts the accounts failed from it, does, and asks for a captcha."""
 
     def test_the_address_is_throttled_though_each_account_saw_one_guess(self, client):
-        accounts = [an_email("spread") for _ in range(GUESSES)]
+        spread = ACCOUNTS_BEFORE_ADDRESS_LIMIT + 3
+        accounts = [an_email("spread") for _ in range(spread)]
         for email in accounts:
             register(client, email)
         attacker = an_address()
         answers = [(api_log_in if n % 2 == 0 else cabinet_log_in)(client, email, "Summer2024!", attacker)
                    for n, email in enumerate(accounts)]
-        assert [a.status_code for a in answers] == [401] * THRESHOLD + [429] * (GUESSES - THRESHOLD)
+        limit = ACCOUNTS_BEFORE_ADDRESS_LIMIT
+        assert [a.status_code for a in answers] == [401] * limit + [429] * (spread - limit)
         # even the right password of a fresh account, from that address, without a captcha
         assert api_log_in(client, accounts[-1], PASSWORD, attacker).status_code == 429
+        # ...but a solved captcha waives the address's limit
+        assert api_log_in(client, accounts[-1], PASSWORD, attacker, **solved_captcha(client)).status_code == 200
         # the accounts themselves were not locked: their owners, elsewhere, need no captcha
-        for email in (accounts[0], accounts[-1]):
+        for email in (accounts[0], accounts[-2]):
             assert api_log_in(client, email, PASSWORD, an_address()).status_code == 200
 
     def test_guessing_at_unknown_e_mails_counts_against_the_address_too(self, client):
-        attacker = an_address()
-        answers = [api_log_in(client, an_email("nobody"), "password1", attacker) for _ in range(GUESSES)]
-        assert [a.status_code for a in answers] == [401] * THRESHOLD + [429] * (GUESSES - THRESHOLD)
+        attacker, spread, limit = an_address(), ACCOUNTS_BEFORE_ADDRESS_LIMIT + 3, ACCOUNTS_BEFORE_ADDRESS_LIMIT
+        answers = [api_log_in(client, an_email("nobody"), "password1", attacker) for _ in range(spread)]
+        assert [a.status_code for a in answers] == [401] * limit + [429] * (spread - limit)
+        assert {error_code(a) for a in answers[limit:]} == {"captcha_required"}
 
 
 def _normalised(response, email: str) -> tuple:

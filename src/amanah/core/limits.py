@@ -135,9 +135,12 @@ CAPTCHA_TTL_S = 10 * 60
 CAPTCHA_LENGTH = 5
 CAPTCHA_ANSWER_LENGTH_MAX = 32
 LOGIN_FAILURES_BEFORE_DELAY = 3
-"""Failed log-ins (per account, per address) before each further one waits."""
+"""Failed log-ins (per account, and per account from one address) before each further one waits."""
 LOGIN_FAILURES_BEFORE_CAPTCHA = 3
-"""Failed log-ins (per account or per address) after which a captcha is required."""
+"""Failed log-ins of an account after which its log-in needs a captcha."""
+LOGIN_ACCOUNTS_BEFORE_ADDRESS_CAPTCHA = 10
+"""Accounts with failed log-ins from one client address after which every log-in from there
+needs a captcha (a spread attack; a few colleagues' typos behind one office router are not)."""
 LOGIN_DELAY_FIRST_S = 1
 LOGIN_DELAY_MAX_S = 15 * 60
 """The delay doubles after each failure, up to 15 minutes."""

@@ -156,11 +156,13 @@ def log_in(conn: Connection, settings: Settings, *, email: str, password: str, t
     # Always one Argon2 verification, so a wrong e-mail takes as long as a wrong password.
     password_ok = passwords.verify_password(settings, row.password_hash if usable else None, password)
     step = two_factor.matching_step(row.totp_secret, totp_code or "", now) if usable else None
-    fresh = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
-    if not (password_ok and fresh):
-        throttle.record_failure(conn, (keys.account, keys.address), now)
+    # The code is claimed (compare-and-set on the last used step) only after the password
+    # passed: a wrong password must not burn the operator's current code.
+    fresh = password_ok and step is not None and two_factor.claim_step(conn, operator_accounts, row.id, step)
+    if not fresh:
+        throttle.record_log_in_failure(conn, keys, now)
         return users.Outcome(error=OperatorLogInFailed())
-    values = {"totp_last_step": step, "updated_at": now}
+    values = {"updated_at": now}
     if passwords.needs_rehash(settings, row.password_hash):
         values["password_hash"] = passwords.hash_password(settings, password)
     conn.execute(operator_accounts.update().where(operator_accounts.c.id == row.id).values(**values))

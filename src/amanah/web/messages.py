@@ -20,6 +20,7 @@ def _messages() -> dict[str, str]:
         "invalid_email": _("This is not a valid e-mail address."),
         "invalid_link": _("This link is invalid, has expired or was already used. Ask for a new one."),
         "too_many_attempts": _("Too many attempts. Please wait a little and try again."),
+        "captcha_required": _("Too many attempts: please also type the characters in the picture."),
         "two_factor_required": _("Enter the 6-digit code from your authenticator app."),
         "two_factor_invalid": _("The code is wrong or was already used."),
         "two_factor_state": _("Two-factor sign-in is not in a state that allows this."),
@@ -48,7 +49,7 @@ def _messages() -> dict[str, str]:
     }
 
 
-DOMAIN_WORDS_FIRST = frozenset({"weak_password", "invalid_card", "invalid_email", "too_many_attempts",
+DOMAIN_WORDS_FIRST = frozenset({"weak_password", "invalid_card", "invalid_email",
                                 "unsupported_brand", "invalid_request", "conflict"})
 
 

@@ -121,10 +121,63 @@ class TestResettingDoesNotRevealWhetherAnAccountExists:
         assert difference_ms < 5, f"medians differ by {difference_ms:.2f} ms"
 
 
-class TestResettingDoesNotBypassTwoFactor:
-    @pytest.fixture
-    def two_factor_user(self, client, email) -> tuple[str, pyotp.TOTP]:
+def verify_email(client, engine, email: str) -> None:
+    token = queued_params(engine, email, "verify_email")[-1]["token"]
+    assert client.post("/v1/email-verifications/confirm", json={"token": token}).status_code == 200
+
+
+class TestTheMailboxOwnerAlwaysGetsIn:
+    """The squatter of issue 27: someone registers another person's address (never verified),
+    turns on two-factor and stays signed in. The person who reads that mailbox resets the
+    password by the e-mailed link and gets in; the squatter is out, his second factor gone."""
+
+    def test_a_reset_of_a_never_verified_account_clears_the_squatters_two_factor_and_sessions(
+            self, client, engine, email):
+        register(client, email, password="squatters own password 1")
+        squatter = token_for(client, email, "squatters own password 1")
+        _totp, recovery_codes = turn_on_two_factor_as(client, squatter, "squatters own password 1")
+        ask_reset(client, email)
+        confirmed = client.post("/v1/password-resets/confirm", json={"token": reset_token(engine, email),
+                                                                     "new_password": NEW_PASSWORD})
+        assert confirmed.status_code == 200, confirmed.text
+        assert confirmed.json()["two_factor_enabled"] is False and confirmed.json()["email_verified"] is True
+        assert client.get("/v1/me", headers=bearer(squatter)).status_code == 401
+        owner = token_for(client, email, NEW_PASSWORD)  # no code asked
+        assert client.get("/v1/me", headers=bearer(owner)).json()["two_factor_enabled"] is False
+        # The squatter's recovery codes went with his two-factor setup: once the owner turns it
+        # on with an app of their own, none of the old codes logs in.
+        turn_on_two_factor_as(client, owner, NEW_PASSWORD)
+        for code in recovery_codes[:3]:
+            assert client.post("/v1/auth/token", json={"email": email, "password": NEW_PASSWORD,
+                                                       "recovery_code": code}).status_code == 401
+
+    def test_a_pending_two_factor_setup_of_the_squatter_is_cleared_too(self, client, engine, email):
         register(client, email)
+        squatter = token_for(client, email)
+        client.post("/v1/me/two-factor", json={"password": GOOD_PASSWORD}, headers=bearer(squatter))
+        ask_reset(client, email)
+        assert client.post("/v1/password-resets/confirm", json={
+            "token": reset_token(engine, email), "new_password": NEW_PASSWORD}).status_code == 200
+        owner = token_for(client, email, NEW_PASSWORD)
+        conflict = client.post("/v1/me/two-factor/confirm", json={"code": "123456"}, headers=bearer(owner))
+        assert conflict.status_code == 409  # nothing pending: the squatter's secret is gone
+
+
+def turn_on_two_factor_as(client, token: str, password: str) -> tuple[pyotp.TOTP, list[str]]:
+    secret = client.post("/v1/me/two-factor", json={"password": password}, headers=bearer(token)).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirmed = client.post("/v1/me/two-factor/confirm", json={"code": totp.at(clock.now())}, headers=bearer(token))
+    assert confirmed.status_code == 200, confirmed.text
+    return totp, confirmed.json()["recovery_codes"]
+
+
+class TestResettingDoesNotBypassTwoFactor:
+    """On an account whose mailbox was verified, the link alone does not switch two-factor off."""
+
+    @pytest.fixture
+    def two_factor_user(self, client, engine, email) -> tuple[str, pyotp.TOTP]:
+        register(client, email)
+        verify_email(client, engine, email)
         token = token_for(client, email)
         secret = client.post("/v1/me/two-factor", json={"password": GOOD_PASSWORD}, headers=bearer(token)).json()["secret"]
         totp = pyotp.TOTP(secret)

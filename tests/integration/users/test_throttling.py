@@ -129,8 +129,8 @@ class TestThrottlingThroughTheApi:
         direct = settings.model_copy(update={"trust_x_forwarded_for": False})
         with TestClient(create_app(direct)) as direct_client:
             register(direct_client, email)
-            for n in range(limits.LOGIN_FAILURES_BEFORE_CAPTCHA):
-                direct_client.post("/v1/auth/token", json={"email": email, "password": "wrong"},
+            for n in range(limits.LOGIN_ACCOUNTS_BEFORE_ADDRESS_CAPTCHA):
+                direct_client.post("/v1/auth/token", json={"email": unique_email(), "password": "wrong"},
                                    headers={"X-Forwarded-For": f"198.51.100.{n}"})
             response = direct_client.post("/v1/auth/token", json={"email": unique_email(), "password": "x"},
                                           headers={"X-Forwarded-For": "198.51.100.200"})

@@ -35,13 +35,13 @@ def log_in(conn: Connection, settings: Settings, *, email: str, password: str, c
         return failed(refusal)
     row = user_row_by_email(conn, email)
     if not passwords.verify_password(settings, row.password_hash if row else None, password):
-        throttle.record_failure(conn, (keys.account, keys.address), now)
+        throttle.record_log_in_failure(conn, keys, now)
         return failed(InvalidCredentials())
     second = check_second_factor(conn, row, totp_code, recovery_code, now)
     if isinstance(second, TwoFactorRequired):
         return failed(second)  # the password was right: asking for the code is no failure
     if second is not None:
-        throttle.record_failure(conn, (keys.account, keys.address), now)
+        throttle.record_log_in_failure(conn, keys, now)
         return failed(second)
     throttle.clear(conn, keys.account)
     _rehash_if_needed(conn, settings, row, password, now)

@@ -4,7 +4,9 @@ The request answers the same whatever the address (the caller checks the captcha
 always replies 202); only for an existing account is a link made and a mail queued. The link
 works once, for 30 minutes. Setting the password ends every session and token of the user,
 voids other reset links, and e-mails a notice. Two-factor sign-in is not bypassed: with it on,
-the confirmation needs a code too. An automatically registered buyer's invitation is the same
+the confirmation needs a code too — unless the address was never verified, when the link is the
+first proof of the mailbox and the second factor (set up by whoever registered the address) is
+cleared instead, so its owner always gets in. An automatically registered buyer's invitation is the same
 kind of link, valid for a week.
 """
 
@@ -19,7 +21,7 @@ from amanah.core import limits
 from amanah.core.config import Settings
 from amanah.users.errors import InvalidLink, TwoFactorRequired, WeakPassword
 from amanah.users.models import users
-from amanah.users.service import passwords, throttle, tokens
+from amanah.users.service import passwords, throttle, tokens, two_factor
 from amanah.users.service.accounts import User, get_user, user_row, user_row_by_email
 from amanah.users.service.outcome import Outcome, failed
 from amanah.users.service.tokens import Purpose
@@ -60,8 +62,12 @@ def confirm_password_reset(conn: Connection, settings: Settings, *, token: str, 
 def _second_factor(conn: Connection, row: Row, totp_code: str | None, recovery_code: str | None,
                    now: datetime):
     """With two-factor on, a reset link alone is not enough; wrong codes count as failed
-    log-ins on the account, so the codes cannot be guessed through this door either."""
-    if row.totp_secret is None:
+    log-ins on the account, so the codes cannot be guessed through this door either.
+
+    Except on an account whose address was never verified: whoever set up that second factor
+    never proved the mailbox, while the link did. The mailbox's owner must always get in, so
+    there the setup is cleared instead (``_set_password``), never asked for."""
+    if row.totp_secret is None or row.email_verified_at is None:
         return None
     key = throttle.keys_for(row.email, "").account
     state = throttle.counter(conn, key, now)
@@ -79,6 +85,9 @@ def _set_password(conn: Connection, settings: Settings, row: Row, new_password: 
         # The link came by e-mail: the user reads this mailbox.
         email_verified_at=row.email_verified_at or now, updated_at=now,
     ))
+    if row.email_verified_at is None:
+        # Whatever was set up before the mailbox was proved is not the owner's to keep.
+        two_factor.clear_two_factor(conn, row.id, now)
     tokens.revoke_all(conn, row.id, SIGNED_IN + (Purpose.PASSWORD_RESET,), now)
     throttle.clear(conn, throttle.keys_for(row.email, "").account)
     if row.password_hash is not None:  # an invited buyer choosing a first password needs no alarm

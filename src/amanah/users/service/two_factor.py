@@ -64,6 +64,18 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
     return _matching_step(secret, code, now)
 
 
+def claim_step(conn: Connection, table: sa.Table, row_id: str, step: int) -> bool:
+    """Marks ``step`` used on the row, if no code of that step or a later one was used before;
+    True only for the one caller whose UPDATE changed the row. A compare-and-set in one
+    statement: two requests carrying the same code at the same instant cannot both pass (on
+    PostgreSQL the second UPDATE waits for the first's row lock, then re-reads the condition).
+    For users and operators alike (each table has ``id`` and ``totp_last_step``)."""
+    claimed = conn.execute(table.update().where(
+        table.c.id == row_id, sa.or_(table.c.totp_last_step.is_(None), table.c.totp_last_step < step))
+        .values(totp_last_step=step))
+    return claimed.rowcount == 1
+
+
 def new_totp_secret() -> str:
     return pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended length
 
@@ -90,9 +102,8 @@ def check_second_factor(conn: Connection, row: Row, totp_code: str | None, recov
         return None
     if totp_code:
         step = _matching_step(row.totp_secret, totp_code, now)
-        if step is None or (row.totp_last_step is not None and step <= row.totp_last_step):
+        if step is None or not claim_step(conn, users, row.id, step):
             return TwoFactorInvalid()
-        conn.execute(users.update().where(users.c.id == row.id).values(totp_last_step=step))
         return None
     if recovery_code:
         if len(recovery_code) > limits.RECOVERY_CODE_LENGTH_MAX:
@@ -140,8 +151,14 @@ def confirm_two_factor(conn: Connection, user_id: str, *, code: str, now: dateti
     step = _matching_step(row.totp_pending_secret, code, now)
     if step is None:
         raise TwoFactorInvalid()
-    conn.execute(users.update().where(users.c.id == user_id).values(
+    # Conditional too (the row lock above already serialises confirmations): only the request
+    # that moves this very pending secret into place turns two-factor on.
+    turned_on = conn.execute(users.update().where(
+        users.c.id == user_id, users.c.totp_pending_secret == row.totp_pending_secret,
+        users.c.totp_secret.is_(None)).values(
         totp_secret=row.totp_pending_secret, totp_pending_secret=None, totp_last_step=step, updated_at=now))
+    if turned_on.rowcount != 1:
+        raise TwoFactorState("Two-factor sign-in is already on.")
     return _replace_recovery_codes(conn, user_id, now)
 
 
@@ -163,7 +180,12 @@ def disable_two_factor(conn: Connection, settings: Settings, user_id: str, *, pa
         return failed(error)
     if (error := check_second_factor(conn, row, totp_code, recovery_code, now)) is not None:
         return failed(error)
+    clear_two_factor(conn, user_id, now)
+    return Outcome(get_user(conn, user_id))
+
+
+def clear_two_factor(conn: Connection, user_id: str, now: datetime) -> None:
+    """Two-factor off: the secret, a pending setup and the recovery codes go."""
     conn.execute(users.update().where(users.c.id == user_id).values(
         totp_secret=None, totp_pending_secret=None, totp_last_step=None, updated_at=now))
     conn.execute(sa.delete(user_recovery_codes).where(user_recovery_codes.c.user_id == user_id))
-    return Outcome(get_user(conn, user_id))

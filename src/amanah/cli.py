@@ -22,6 +22,7 @@ admin_keys_app = typer.Typer(help="Operator API keys (ak_…).", no_args_is_help
 app.add_typer(admin_keys_app, name="admin-keys")
 from amanah.fx.cli import rates_app; app.add_typer(rates_app, name="rates")  # noqa: E402,E702
 from amanah.operators.cli import operators_app; app.add_typer(operators_app, name="operators")  # noqa: E402,E702
+from amanah.platforms.cli import platforms_app; app.add_typer(platforms_app, name="platforms")  # noqa: E402,E702
 
 
 def _engine():
@@ -208,25 +209,6 @@ def admin_keys_revoke(key_id: str = typer.Argument(..., help="The key's id (adk_
     _settings, engine = _engine()
     run_in_transaction(engine, lambda connection: operators.revoke_key(connection, key_id, now=clock.now()))
     typer.echo(f"Revoked {key_id}.")
-
-
-platforms_app = typer.Typer(help="Platforms (marketplaces) and their secret keys.", no_args_is_help=True)
-app.add_typer(platforms_app, name="platforms")
-
-
-@platforms_app.command("create")
-def platforms_create(name: str = typer.Argument(..., help="The marketplace's name.")) -> None:
-    """Create a platform and print its secret key once (only its hash is stored)."""
-    from amanah.core.clock import clock
-    from amanah.core.db import run_in_transaction
-    from amanah.platforms import service as platforms
-
-    _settings, engine = _engine()
-    migrations.upgrade(engine)
-    platform, secret = run_in_transaction(
-        engine, lambda connection: platforms.create_platform(connection, name=name, now=clock.now()))
-    typer.echo(secret)
-    typer.echo(f"Platform {platform.id} ({platform.name}). Store the key now: it is not shown again.", err=True)
 
 
 @app.command()

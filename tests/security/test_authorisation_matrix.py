@@ -128,6 +128,12 @@ class Scene:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    def spare_platform_key(self) -> str:
+        """A second key of platform X (revoking it leaves X's own key working)."""
+        made, _secret = run_in_transaction(self.engine, lambda c: platforms.keys.add_key(
+            c, self.market.platform_id, now=clock.now()))
+        return made.id
+
     def quote(self) -> str:
         response = self.client.post("/v1/fx/quotes", json={"sell_currency": "EUR",
                                                           "buy": {"amount": 100, "currency": "USD"}})
@@ -247,6 +253,17 @@ ROWS: dict[str, tuple[dict, dict, object]] = {
                                                      {"seller_id": lambda s: s.market.seller["id"]}, None),
     "PUT /v1/admin/platforms/{platform_id}/fee-limit": (OPERATOR_ONLY, {"platform_id": lambda s: s.market.platform_id},
                                                         lambda s: {"bps_max": 3000}),
+    # A platform's keys and its switch: operators only (a platform cannot mint or revoke keys itself).
+    "POST /v1/admin/platforms/{platform_id}/keys": (OPERATOR_ONLY, {"platform_id": lambda s: s.market.platform_id},
+                                                    lambda s: {"grace_s": 86400}),
+    "GET /v1/admin/platforms/{platform_id}/keys": (OPERATOR_ONLY, {"platform_id": lambda s: s.market.platform_id},
+                                                   None),
+    "DELETE /v1/admin/platforms/{platform_id}/keys/{key_id}": (
+        OPERATOR_ONLY, {"platform_id": lambda s: s.market.platform_id, "key_id": Scene.spare_platform_key}, None),
+    "POST /v1/admin/platforms/{platform_id}/disable": (OPERATOR_ONLY,
+                                                       {"platform_id": lambda s: s.market.platform_id}, None),
+    "POST /v1/admin/platforms/{platform_id}/enable": (OPERATOR_ONLY,
+                                                      {"platform_id": lambda s: s.market.platform_id}, None),
     "PUT /v1/admin/service-mode": (OPERATOR_ONLY, {}, lambda s: {"mode": "normal", "reason": "matrix"}),
     "GET /v1/admin/reports/liabilities": (OPERATOR_ONLY, {}, None),
     # Without ?date= the operator gets a 400 (let through); everyone else is refused first.

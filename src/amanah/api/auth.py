@@ -2,7 +2,9 @@
 
 Every credential arrives as ``Authorization: Bearer <secret>``; the prefix says which kind it
 is, so a platform key offered where an operator key is needed is refused, not confused. Each
-look-up is one statement in autocommit (``run_autocommit``): one round trip per request."""
+look-up is one statement in autocommit (``run_autocommit``): one round trip per request. There is
+no cache in front of it, so a key revoked (or a platform disabled) by any process is refused by
+every server from the next request on."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine
+from amanah.core.clock import clock
 from amanah.core.db import run_autocommit
 from amanah.core.errors import AuthenticationFailed
 from amanah.operators import service as operators
@@ -52,4 +55,5 @@ def require_platform(
     engine: Engine = Depends(get_engine),
 ) -> platforms.Platform:
     secret = bearer_secret(credentials, platforms.KEY_PREFIX, "a platform's secret key")
-    return run_autocommit(engine, lambda connection: platforms.authenticate(connection, secret))
+    now = clock.now()  # the server's clock (test mode moves it): a grace period ends by it
+    return run_autocommit(engine, lambda connection: platforms.authenticate(connection, secret, now=now))

@@ -156,3 +156,44 @@ def set_platform_fee_limit(connection: Connection, context: AuditContext, platfo
                            target_id=platform_id, before={"fee_bps_max": before}, after={"fee_bps_max": after},
                            now=now)
     return after
+
+
+def rotate_platform_key(connection: Connection, context: AuditContext, platform_id: str, *, grace_s: int,
+                        now: datetime):
+    """A new secret key for the platform; its other keys keep working ``grace_s`` more seconds.
+    (key, secret): the secret is for the operator's eyes once; the log has the key's id only."""
+    from amanah.platforms import service as platforms
+
+    made, secret, ended = platforms.rotate_key(connection, platform_id, grace_s=grace_s, now=now)
+    operators.record_audit(connection, context, action="platform.key.create", target_type="platform",
+                           target_id=platform_id, before={"keys_given_an_end": [key.id for key in ended]},
+                           after={"key": made.to_dict(), "grace_s": grace_s,
+                                  "others_end_at": [key.to_dict() for key in ended]}, now=now)
+    return made, secret
+
+
+def revoke_platform_key(connection: Connection, context: AuditContext, platform_id: str, key_id: str, *,
+                        now: datetime):
+    """Ends one of the platform's keys at once; a second revocation is a no-op, not logged again."""
+    from amanah.platforms import service as platforms
+
+    before = platforms.get_key(connection, platform_id, key_id, now=now)
+    after, changed = platforms.revoke_key(connection, platform_id, key_id, now=now)
+    if changed:
+        operators.record_audit(connection, context, action="platform.key.revoke", target_type="platform",
+                               target_id=platform_id, before=before.to_dict(), after=after.to_dict(), now=now)
+    return after
+
+
+def set_platform_disabled(connection: Connection, context: AuditContext, platform_id: str, *, disabled: bool,
+                          now: datetime):
+    """Disables the platform (all its keys are refused) or enables it; logged when it changed."""
+    from amanah.platforms import service as platforms
+
+    before, after = platforms.set_disabled(connection, platform_id, disabled=disabled, now=now)
+    if before.disabled_at != after.disabled_at:
+        operators.record_audit(connection, context, action="platform.disable" if disabled else "platform.enable",
+                               target_type="platform", target_id=platform_id,
+                               before={"disabled_at": before.disabled_at}, after={"disabled_at": after.disabled_at},
+                               now=now)
+    return after

@@ -12,7 +12,7 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset(
-    {"usr", "sel", "trd", "card", "top", "wdr", "ref", "dsp", "qt", "whe", "evt", "plt", "xfr", "adk", "chg", "whd", "opr", "aud"}
+    {"usr", "sel", "trd", "card", "top", "wdr", "ref", "dsp", "qt", "whe", "evt", "plt", "xfr", "adk", "chg", "whd", "opr", "aud", "pk"}
 )
 
 

@@ -203,6 +203,12 @@ PLATFORM_FEE_BPS_MAX_DEFAULT = 3000
 (``PUT /v1/admin/platforms/{id}/fee-limit``); a fixed fee counts as its share of the amount."""
 PLATFORM_FEE_BPS_MAX_CEILING = 10_000
 """No limit may let a platform take more than the whole trade."""
+PLATFORM_KEY_GRACE_S_DEFAULT = 24 * 3600
+"""After a rotation, how long the platform's earlier keys keep working (time to deploy the new one)."""
+PLATFORM_KEY_GRACE_S_MAX = 30 * 24 * 3600
+"""No grace period longer than this: a rotation is meant to end the old key."""
+PLATFORM_KEYS_WORKING_MAX = 10
+"""Keys of one platform that may work at once (a rotation beyond it asks to revoke one first)."""
 SELLER_LINKS_PER_USER_MAX = 100
 """Marketplaces' seller requests and links listed for one person (My account → Marketplaces)."""
 

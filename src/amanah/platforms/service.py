@@ -11,13 +11,12 @@ from sqlalchemy.engine import Connection
 
 from amanah.core import limits
 from amanah.core.db import insert_on_conflict
-from amanah.core.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound, PermissionDenied
+from amanah.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from amanah.core.ids import new_id
-from amanah.core.secrets import hash_secret, new_secret
+from amanah.platforms import keys
+from amanah.platforms.keys import KEY_PREFIX  # noqa: F401  (the API's bearer check names it)
 from amanah.platforms.models import platform_users, platforms, sellers
 from amanah.users import service as users
-
-KEY_PREFIX = "sk"
 
 
 @dataclass(frozen=True)
@@ -61,23 +60,65 @@ class Seller:
 
 
 def create_platform(connection: Connection, *, name: str, now: datetime) -> tuple[Platform, str]:
-    """A new platform; its secret key is returned here and never again."""
+    """A new platform with its first key; the secret is returned here and never again."""
     name = " ".join(name.split())
     if not 1 <= len(name) <= 100:
         raise InvalidRequest("A platform's name is 1 to 100 characters.", param="name")
-    secret = new_secret(KEY_PREFIX)
     platform = Platform(new_id("plt"), name)
-    connection.execute(platforms.insert().values(id=platform.id, name=name, key_hash=hash_secret(secret),
-                                                 created_at=now))
+    connection.execute(platforms.insert().values(id=platform.id, name=name, created_at=now))
+    _key, secret = keys.add_key(connection, platform.id, now=now)
     return platform, secret
 
 
-def authenticate(connection: Connection, secret: str) -> Platform:
-    row = connection.execute(sa.select(platforms.c.id, platforms.c.name).where(
-        platforms.c.key_hash == hash_secret(secret), platforms.c.disabled_at.is_(None))).first()
-    if row is None:
-        raise AuthenticationFailed("The platform key is not valid.", code="invalid_api_key")
+def authenticate(connection: Connection, secret: str, *, now: datetime) -> Platform:
+    """The platform of a working key (``platforms.keys``); the same 401 for any other."""
+    row = keys.authenticate(connection, secret, now=now)
     return Platform(row.id, row.name)
+
+
+# A platform's keys (``platforms.keys``): the use cases other packages call through this service.
+rotate_key = keys.rotate
+revoke_key = keys.revoke
+list_keys = keys.list_keys
+get_key = keys.get_key
+PlatformKey = keys.PlatformKey
+
+
+@dataclass(frozen=True)
+class PlatformState:
+    """A platform as an operator sees it."""
+
+    id: str
+    name: str
+    created_at: datetime
+    disabled_at: datetime | None
+    fee_bps_max: int
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "created_at": self.created_at, "disabled_at": self.disabled_at,
+                "fee_bps_max": self.fee_bps_max}
+
+
+def platform_state(connection: Connection, platform_id: str) -> PlatformState:
+    row = connection.execute(sa.select(platforms.c.id, platforms.c.name, platforms.c.created_at,
+                                       platforms.c.disabled_at, platforms.c.fee_bps_max)
+                             .where(platforms.c.id == platform_id)).first()
+    if row is None:
+        raise NotFound(f"No platform {platform_id[:40]}.", param="platform_id")
+    return PlatformState(row.id, row.name, row.created_at, row.disabled_at, row.fee_bps_max)
+
+
+def set_disabled(connection: Connection, platform_id: str, *, disabled: bool,
+                 now: datetime) -> tuple[PlatformState, PlatformState]:
+    """Disables the platform (every key of it is refused, at once) or enables it again (its keys
+    that are neither revoked nor expired work again): (before, after). Disabling a disabled
+    platform keeps the first moment; one conditional UPDATE, so two at once agree."""
+    before = platform_state(connection, platform_id)
+    connection.execute(platforms.update().where(
+        platforms.c.id == platform_id,
+        platforms.c.disabled_at.is_(None) if disabled else platforms.c.disabled_at.is_not(None),
+    ).values(disabled_at=now if disabled else None))
+    return before, platform_state(connection, platform_id)
 
 
 def get_platform(connection: Connection, platform_id: str) -> Platform:

@@ -1,4 +1,5 @@
 """Operator endpoints: ledger verification, the service mode (wind-down), platforms' fee limits,
+keys (rotate, revoke) and disabling,
 the liabilities report and the audit log. Every state-changing call goes through ``backoffice.actions``, which writes
 its audit row in the same transaction."""
 
@@ -22,6 +23,7 @@ from amanah.core import limits, service_mode
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.operators import service as operators
+from amanah.platforms import service as platforms
 from amanah.reports import liabilities
 
 router = Router(prefix="/v1/admin", tags=["operators"], dependencies=[Depends(require_operator)])
@@ -116,6 +118,94 @@ def put_fee_limit(platform_id: str, body: FeeLimitChange, context: operators.Aud
     bps_max = run_in_transaction(engine, lambda connection: actions.set_platform_fee_limit(
         connection, context, platform_id, bps_max=body.bps_max, now=now))  # audited
     return {"platform_id": platform_id, "bps_max": bps_max}
+
+
+class KeyRotation(BaseModel):
+    grace_s: int = Field(default=limits.PLATFORM_KEY_GRACE_S_DEFAULT, ge=0, le=limits.PLATFORM_KEY_GRACE_S_MAX,
+                         strict=True,
+                         description="How long the platform's other keys keep working, in seconds (0: they stop at "
+                                     "once). A key already ending sooner keeps its earlier end.")
+
+
+class PlatformKeyOut(BaseModel):
+    id: str = Field(description="The key's id (pk_…): name it to revoke the key. It is not the secret.")
+    platform_id: str
+    last4: str | None = Field(description="The secret's last four characters (unknown for keys made before "
+                                          "rotation existed).")
+    created_at: datetime
+    expires_at: datetime | None = Field(description="When a rotation's grace period ends the key; null: no end.")
+    revoked_at: datetime | None
+    status: Literal["active", "expiring", "expired", "revoked"] = Field(
+        description="active and expiring keys work; expired and revoked ones are refused with 401.")
+
+
+class NewPlatformKeyOut(PlatformKeyOut):
+    secret: str = Field(description="The new secret key `sk_…`: shown in this answer only (just its hash is kept).")
+
+
+class PlatformKeyPage(BaseModel):
+    data: list[PlatformKeyOut]
+    has_more: bool
+
+
+class PlatformOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    disabled_at: datetime | None = Field(description="Set while the platform is disabled: every key of it is "
+                                                     "refused with 401.")
+    fee_bps_max: int
+
+
+@router.post("/platforms/{platform_id}/keys", response_model=NewPlatformKeyOut, status_code=201,
+             summary="Rotate a platform's secret key: a new key, shown once; the others end after a grace period "
+                     "(audited)")
+def post_platform_key(platform_id: str, body: KeyRotation | None = None,
+                      context: operators.AuditContext = Depends(audit_context),
+                      engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    grace_s = body.grace_s if body is not None else limits.PLATFORM_KEY_GRACE_S_DEFAULT
+    made, secret = run_in_transaction(engine, lambda connection: actions.rotate_platform_key(
+        connection, context, platform_id, grace_s=grace_s, now=now))  # audited
+    return {**made.to_dict(), "secret": secret}
+
+
+@router.get("/platforms/{platform_id}/keys", response_model=PlatformKeyPage,
+            summary="A platform's keys, newest first (never their secrets)")
+def get_platform_keys(platform_id: str, limit: int = Query(limits.PAGE_LIMIT_DEFAULT, ge=1, le=limits.PAGE_LIMIT_MAX),
+                      starting_after: str | None = Query(None, max_length=64),
+                      engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    with engine.connect() as connection:
+        platforms.platform_state(connection, platform_id)  # an unknown platform is a 404
+        found, more = platforms.list_keys(connection, platform_id, now=now, limit=limit,
+                                          starting_after=starting_after)
+    return {"data": [key.to_dict() for key in found], "has_more": more}
+
+
+@router.delete("/platforms/{platform_id}/keys/{key_id}", response_model=PlatformKeyOut,
+               summary="Revoke one of a platform's keys at once (audited)")
+def delete_platform_key(platform_id: str, key_id: str, context: operators.AuditContext = Depends(audit_context),
+                        engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    return run_in_transaction(engine, lambda connection: actions.revoke_platform_key(
+        connection, context, platform_id, key_id, now=now)).to_dict()  # audited
+
+
+def _set_disabled(platform_id: str, disabled: bool, context, engine, now) -> dict:
+    return run_in_transaction(engine, lambda connection: actions.set_platform_disabled(
+        connection, context, platform_id, disabled=disabled, now=now)).to_dict()  # audited
+
+
+@router.post("/platforms/{platform_id}/disable", response_model=PlatformOut,
+             summary="Disable a platform: every key of it is refused with 401 until it is enabled (audited)")
+def disable_platform(platform_id: str, context: operators.AuditContext = Depends(audit_context),
+                     engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    return _set_disabled(platform_id, True, context, engine, now)
+
+
+@router.post("/platforms/{platform_id}/enable", response_model=PlatformOut,
+             summary="Enable a disabled platform again: its keys that are not revoked or expired work (audited)")
+def enable_platform(platform_id: str, context: operators.AuditContext = Depends(audit_context),
+                    engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    return _set_disabled(platform_id, False, context, engine, now)
 
 
 class CurrencyLiabilitiesOut(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import amanah
-from amanah.api import errors, idempotency, input_guard, observability, routers
+from amanah.api import errors, headers, idempotency, input_guard, observability, routers
 from amanah.core import jobs
 from amanah.core.config import Settings, load_settings
 from amanah.core.db import create_engine
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     idempotency.install(app)  # Idempotency-Key on every POST
     app.add_middleware(input_guard.RefuseNul)  # before idempotency reads the body
     observability.install(app)  # request ids, /metrics
+    # Outermost, so that every answer gets them, the other middlewares' refusals included.
+    app.add_middleware(headers.SecurityHeaders, base_url=settings.base_url)
     for router in routers.ALL:
         app.include_router(router)
 

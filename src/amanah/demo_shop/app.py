@@ -19,6 +19,8 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from amanah.api.headers import SecurityHeaders, origin
+
 HERE = Path(__file__).parent
 BUYER_COOKIE = "bazaar_buyer"
 
@@ -152,6 +154,9 @@ class Amanah:
 
 def create_app(config: ShopConfig) -> FastAPI:
     app = FastAPI(title="Demo Bazaar", docs_url=None, redoc_url=None, openapi_url=None)
+    # The same headers as Amanah's own pages; the shop's forms end in redirects to Amanah's log-in
+    # link and checkout, which the browser checks against form-action.
+    app.add_middleware(SecurityHeaders, base_url="", form_targets=(origin(config.api_url),))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                                    autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)

@@ -6,6 +6,9 @@ transactions of their own, which reconciliation can compare with our ledger."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import time
 from datetime import date, datetime, time as time_of_day, timedelta, timezone
@@ -16,6 +19,7 @@ from sqlalchemy.engine import Engine
 from amanah.cards.connectors import CardDetails, Operation, OperationStatus as S, Settlement, SettlementKind
 from amanah.cards.errors import ConnectorTimeout
 from amanah.cards.models import sandbox_operations as ops
+from amanah.cards.vault import keyring
 from amanah.core.clock import clock
 from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
@@ -44,6 +48,16 @@ TEST_CARDS: dict[str, str] = {
 FAILS_AT_BINDING = {"expired_card", "incorrect_cvc"}
 
 
+def action_secret(settings: Settings, connector: str, charge_id: str) -> str:
+    """The secret in a challenge page's link: whoever holds the link the payment returned may
+    decide that one payment, once (afterwards the page refuses). Derived (HMAC under a key of its
+    own, itself derived from the vault's fingerprint key), so nothing more is stored, and no link
+    can be made for another charge."""
+    key = hmac.new(keyring(settings).fingerprint_key, b"amanah sandbox action link v1", hashlib.sha256).digest()
+    mac = hmac.new(key, f"{connector}:{charge_id}".encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
 class _SandboxBase:
     name: str
 
@@ -63,7 +77,8 @@ class _SandboxBase:
     def _operation(self, operation_id: str, status: S, failure_code: str | None, charge_id: str | None) -> Operation:
         action_url = None
         if status is S.REQUIRES_ACTION:
-            action_url = f"{self.settings.base_url}/sandbox/{self.name}/{charge_id}"
+            secret = action_secret(self.settings, self.name, charge_id)
+            action_url = f"{self.settings.base_url}/sandbox/{self.name}/{charge_id}?secret={secret}"
         return Operation(status, operation_id, failure_code, action_url)
 
     def status(self, charge_id: str) -> Operation | None:

@@ -17,6 +17,12 @@ from sqlalchemy.engine import Engine, make_url
 from amanah.core import migrate
 from amanah.core.db import create_engine
 
+# Our suite runs the jobs itself (the test clock, ``jobs.run_all``) so that every test sees each
+# effect at a moment it chose; servers it starts in subprocesses inherit this. A server for
+# marketplace engineers in test mode runs them on its own (AMANAH_JOBS=auto, the default), and the
+# tests of that behaviour say so themselves.
+os.environ.setdefault("AMANAH_JOBS", "manual")
+
 TEST_DATABASE_URL = os.environ.get("AMANAH_TEST_DATABASE_URL", "")
 ON_POSTGRES = make_url(TEST_DATABASE_URL).get_backend_name() == "postgresql" if TEST_DATABASE_URL else False
 
@@ -108,7 +114,7 @@ def settings(database_url: str, tmp_path, vault_key_file):
 
     return Settings(env="test", database_url=database_url, data_dir=tmp_path / "data",
                     base_url="http://testserver", captcha="test", webhook_allow_private=True,
-                    vault_key_file=vault_key_file)
+                    vault_key_file=vault_key_file, jobs="manual")
 
 
 @pytest.fixture

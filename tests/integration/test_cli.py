@@ -81,7 +81,8 @@ def test_the_demo_names_the_database_it_serves_on(fresh_database_url, tmp_path, 
 
     monkeypatch.setattr(amanah.cli, "serve", lambda **_options: None)  # print the banner, serve nothing
     result = CliRunner().invoke(app, ["demo", "--shop-port", "0"], env={
-        "AMANAH_DATABASE_URL": fresh_database_url, "AMANAH_DATA_DIR": str(tmp_path), "AMANAH_ENV": "development"})
+        "AMANAH_DATABASE_URL": fresh_database_url, "AMANAH_DATA_DIR": str(tmp_path), "AMANAH_ENV": "development",
+        "AMANAH_JOBS": None})  # the suite's manual jobs are for test mode only
 
     assert result.exit_code == 0, result.output
     expected = "embedded SQLite database" if fresh_database_url.startswith("sqlite") else "PostgreSQL"

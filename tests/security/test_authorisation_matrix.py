@@ -243,6 +243,8 @@ ROWS: dict[str, tuple[dict, dict, object]] = {
     "DELETE /v1/webhook_endpoints/{endpoint_id}": (X_ONLY, {"endpoint_id": Scene.endpoint}, None),
     "GET /v1/webhook_endpoints/{endpoint_id}/deliveries": (X_ONLY, {"endpoint_id": Scene.endpoint}, None),
     "POST /v1/webhook_deliveries/{delivery_id}/resend": (X_ONLY, {"delivery_id": Scene.delivery}, None),
+    "POST /v1/webhook_endpoints/{endpoint_id}/test": (X_ONLY, {"endpoint_id": Scene.endpoint}, None),
+    "GET /v1/events/types": (ANY_PLATFORM, {}, None),
     "GET /v1/admin/ledger/verify": (OPERATOR_ONLY, {}, None),
     "GET /v1/admin/service-mode": (OPERATOR_ONLY, {}, None),
     "GET /v1/me/seller-links": (ANY_USER, {}, None),

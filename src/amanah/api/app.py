@@ -18,10 +18,11 @@ from amanah.core.migrate import pending_revisions
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
-    """Runs the background jobs beside the API, except in test mode, where the test clock
-    (``POST /v1/test/clock/advance``) runs them so that tests are deterministic."""
+    """Runs the background jobs beside the API, in test mode too (a marketplace building
+    against it waits for its webhooks and e-mails as in production); ``AMANAH_JOBS=manual``
+    leaves them to the test clock, for test suites that need every effect at a chosen moment."""
     runner = None
-    if app.state.settings.run_jobs and not app.state.settings.is_test:
+    if app.state.settings.serve_runs_jobs:
         runner = jobs.Runner(app.state.engine, app.state.settings)
         runner.start()
     yield

@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from amanah.api import observability
 from amanah.core.db import is_database_unavailable
-from amanah.core.errors import AppError, DatabaseUnavailable, ServiceUnavailable
+from amanah.core.errors import AppError, DatabaseUnavailable
 
 log = logging.getLogger("amanah.api")
 
@@ -19,17 +20,27 @@ _STATUS_TYPES = {401: "authentication", 403: "permission", 404: "not_found", 405
                  409: "conflict", 429: "rate_limited"}
 
 
-def error_response(status: int, type_: str, code: str, message: str, param: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"type": type_, "code": code, "message": message, "param": param}}, status_code=status
-    )
+def error_response(status: int, type_: str, code: str, message: str, param: str | None = None, *,
+                   retry_after_s: int | None = None) -> JSONResponse:
+    """The API's error body, with ``Retry-After`` when given and the request's ``X-Request-ID``.
+    (The id is a header only: answers to different requests that must not tell apart, a wrong
+    password and an unknown e-mail, keep identical bodies.)"""
+    rid = observability.request_id.get()
+    response = JSONResponse({"error": {"type": type_, "code": code, "message": message, "param": param}},
+                            status_code=status)
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(retry_after_s)
+    if rid is not None:
+        # Also for answers made outside the request-id middleware (the 500 handler): it adds
+        # the header only where none is set.
+        response.headers["X-Request-ID"] = rid
+    return response
 
 
 def app_error_response(error: AppError) -> JSONResponse:
-    response = error_response(error.http_status, error.type, error.code, error.message, error.param)
-    if isinstance(error, ServiceUnavailable) and error.retry_after_s:
-        response.headers["Retry-After"] = str(error.retry_after_s)
-    return response
+    """``Retry-After`` whenever the error says how soon to retry (a 429, a database away)."""
+    return error_response(error.http_status, error.type, error.code, error.message, error.param,
+                          retry_after_s=getattr(error, "retry_after_s", None))
 
 
 def _database_unavailable() -> JSONResponse:

@@ -193,7 +193,10 @@ def taken(error: DBAPIError) -> bool:
 
 def _answer_for(decision: Stored | Refuse) -> Response:
     if isinstance(decision, Refuse):
-        return error_response(decision.status, decision.type, decision.code, decision.message, HEADER)
+        # A key in flight: the first request will answer soon, and a retry then gets its answer.
+        retry_after_s = limits.IDEMPOTENCY_IN_FLIGHT_RETRY_AFTER_S if decision.status == 409 else None
+        return error_response(decision.status, decision.type, decision.code, decision.message, HEADER,
+                              retry_after_s=retry_after_s)
     headers = {name: value for name, value in decision.headers} | {"idempotent-replayed": "true"}
     return Response(decision.body, status_code=decision.status, headers=headers)
 

@@ -64,12 +64,17 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                headers = message.setdefault("headers", [])
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    message["headers"] = [*headers, (b"x-request-id", rid.encode())]
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            failed = True
+            raise
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             elapsed_s = time.perf_counter() - started
@@ -77,7 +82,11 @@ class RequestContext:
             LATENCY.labels(scope["method"], route).observe(elapsed_s)
             # The route template, never the raw path or query: links carry tokens there.
             access_log.info("%s %s %s %.1fms", scope["method"], route, status, elapsed_s * 1000)
-            request_id.reset(token)
+            if not failed:
+                # After an exception the id stays set: the 500 answer is made outside this
+                # middleware (Starlette's ServerErrorMiddleware) and carries it too. The
+                # request's own task context ends with it.
+                request_id.reset(token)
 
 
 class JSONFormatter(logging.Formatter):

@@ -25,6 +25,15 @@ class CaptchaMode(enum.StrEnum):
     """The answer is always ``test``; refused unless ``AMANAH_ENV=test``."""
 
 
+class JobsMode(enum.StrEnum):
+    AUTO = "auto"
+    """The background jobs run on their own, in real time (the default everywhere, test mode too)."""
+    MANUAL = "manual"
+    """``amanah serve`` runs no jobs of its own: they run only when ``POST /v1/test/clock/advance``
+    (or a test) calls them, so that a test suite sees every effect at a moment it chose. Refused
+    unless ``AMANAH_ENV=test``; ``amanah worker`` runs its jobs whatever this says."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AMANAH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -42,6 +51,9 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     """Whether ``amanah serve`` also runs the background jobs (turn off when separate
     ``amanah worker`` processes run them)."""
+    jobs: JobsMode = JobsMode.AUTO
+    """``AMANAH_JOBS``: ``auto`` (jobs run on their own, test mode included) or ``manual`` (only
+    the test clock runs them: for deterministic test suites)."""
     group_commit: bool = False
     """Money-moving API requests (pay from balance, confirm, refund, dispute resolution
     ) share a transaction and its commit with concurrent requests, each in a
@@ -75,6 +87,8 @@ class Settings(BaseSettings):
     def _check_users(self) -> "Settings":
         if self.password_hashing == "test" and self.env is not Environment.TEST:
             raise ValueError("AMANAH_PASSWORD_HASHING=test is only allowed with AMANAH_ENV=test")
+        if self.jobs is JobsMode.MANUAL and self.env is not Environment.TEST:
+            raise ValueError("AMANAH_JOBS=manual is only allowed with AMANAH_ENV=test (nothing would run the jobs)")
         return self
 
     @model_validator(mode="after")
@@ -97,6 +111,11 @@ class Settings(BaseSettings):
     @property
     def is_test(self) -> bool:
         return self.env == Environment.TEST
+
+    @property
+    def serve_runs_jobs(self) -> bool:
+        """Whether ``amanah serve`` runs the background jobs in a thread beside the API."""
+        return self.run_jobs and self.jobs is JobsMode.AUTO
 
     def ensure_data_dir(self) -> None:
         """Creates the data directory (mode 0700: it holds keys and the embedded database)."""

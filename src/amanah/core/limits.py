@@ -242,6 +242,9 @@ IDEMPOTENCY_KEY_LENGTH_MAX = 255
 IDEMPOTENCY_KEY_TTL_S = 25 * 3600
 """Keys are kept at least 24 hours (API.md); the extra hour covers clients near the limit."""
 IDEMPOTENCY_LEASE_S = 120
+IDEMPOTENCY_IN_FLIGHT_RETRY_AFTER_S = 1
+"""``Retry-After`` of the 409 for a key whose first request is still running: most requests
+finish well within a second, and the answer is then replayed."""
 """A request still marked running after this long is taken to have crashed; a repeat may run."""
 IDEMPOTENCY_REQUEST_BYTES_MAX = 1024 * 1024
 IDEMPOTENCY_RESPONSE_BYTES_MAX = 1024 * 1024

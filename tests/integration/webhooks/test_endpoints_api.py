@@ -26,7 +26,7 @@ class TestAddingAnEndpoint:
         assert EVENT_TYPES == ("trade.held", "trade.shipped", "trade.completed", "trade.refunded",
                                "trade.disputed", "trade.dispute_resolved", "trade.closed", "seller.activated")
 
-    @pytest.mark.parametrize("events", [[], ["trade.paid"], ["*"]])
+    @pytest.mark.parametrize("events", [[], ["trade.paid"], ["trade.*"], ["**"], ["ping"]])
     def test_unknown_or_no_events_are_a_400_naming_events(self, client, platform, receiver, events):
         response = client.post("/v1/webhook_endpoints", headers=platform.headers,
                                json={"url": receiver.url, "events": events})

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_settings
-from amanah.api.errors import error_response
+from amanah.api.errors import app_error_response
 from amanah.api.routing import Router
 from amanah.api.user_auth import UserAuth, client_address, current_auth, current_user, session_cookie_name
 from amanah.core import limits
@@ -31,10 +31,8 @@ def _user_out(user: users.User) -> schemas.UserOut:
 
 
 def _rate_limited(error: TooManyAttempts) -> JSONResponse:
-    response = error_response(error.http_status, error.type, error.code, error.message, error.param)
-    if error.retry_after_s:
-        response.headers["Retry-After"] = str(error.retry_after_s)
-    return response
+    """With ``Retry-After`` (0 when a captcha, not waiting, is what lets the next attempt in)."""
+    return app_error_response(error)
 
 
 @router.post("/v1/users", status_code=201, response_model=schemas.UserOut, summary="Register")

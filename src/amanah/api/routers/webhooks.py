@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
@@ -17,22 +18,28 @@ from amanah.core.config import Settings
 from amanah.core.db import run_in_transaction
 from amanah.platforms.service import Platform
 from amanah.platforms.webhooks import service as webhooks
-from amanah.platforms.webhooks.events import EventType
+from amanah.platforms.webhooks import catalogue
+from amanah.platforms.webhooks.events import ALL_EVENTS, DELIVERED_TYPES, EVENT_TYPES
 
 router = Router(tags=["webhooks"])
+
+Subscription = Literal[(ALL_EVENTS, *EVENT_TYPES)]
+"""An event type, or ``*`` for every one (today's and any added later)."""
+DeliveredType = Literal[DELIVERED_TYPES]
 
 
 class EndpointCreate(BaseModel):
     url: str = Field(max_length=limits.WEBHOOK_URL_LENGTH_MAX,
                      description="https:// (or http://) URL on a public address.")
-    events: list[EventType] = Field(min_length=1, max_length=4 * len(EventType),
-                                    description="The event types to receive.")
+    events: list[Subscription] = Field(min_length=1, max_length=4 * len(EVENT_TYPES),
+                                       description="The event types to receive, or `[\"*\"]` for every type, "
+                                                   "including types added later.")
 
 
 class EndpointOut(BaseModel):
     id: str
     url: str
-    events: list[EventType]
+    events: list[Subscription] = Field(description="The types it receives, as subscribed (`[\"*\"]`: all).")
     status: str = Field(description="`enabled`, or `disabled` after the endpoint answered 410 Gone.")
     disabled_reason: str | None = None
     created_at: datetime
@@ -56,7 +63,7 @@ class DeliveryOut(BaseModel):
     id: str
     endpoint_id: str
     event_id: str = Field(description="Also the `webhook-id` header: the same on every retry and resend.")
-    event_type: EventType
+    event_type: DeliveredType
     subject_id: str = Field(description="The trade the event is about; deliveries about it arrive in order.")
     status: str = Field(description="`pending`, `succeeded` or `failed` (given up).")
     attempts: int
@@ -70,6 +77,19 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     data: list[DeliveryOut]
+    has_more: bool
+
+
+class EventTypeOut(BaseModel):
+    type: DeliveredType
+    description: str
+    subscribable: bool = Field(description="Whether `events` may name it (`ping` comes only from the test call).")
+    sample: dict[str, Any] = Field(description="A body as the endpoint receives it: `{type, timestamp, data}` "
+                                               "(made-up values, the real shape).")
+
+
+class EventTypeList(BaseModel):
+    data: list[EventTypeOut]
     has_more: bool
 
 
@@ -100,6 +120,20 @@ def get_endpoint(endpoint_id: str, platform: Platform = Depends(require_platform
                  engine: Engine = Depends(get_engine)) -> dict:
     with engine.connect() as connection:
         return webhooks.get_endpoint(connection, platform.id, endpoint_id).to_dict()
+
+
+@router.post("/v1/webhook_endpoints/{endpoint_id}/test", status_code=201, response_model=DeliveryOut,
+             summary="Send a signed `ping` event to the endpoint (delivered like any event; follow it in its deliveries)")
+def test_endpoint(endpoint_id: str, platform: Platform = Depends(require_platform),
+                  engine: Engine = Depends(get_engine), now: datetime = Depends(get_now)) -> dict:
+    return run_in_transaction(engine, lambda connection: webhooks.send_ping(connection, platform.id, endpoint_id,
+                                                                           now=now))
+
+
+@router.get("/v1/events/types", response_model=EventTypeList,
+            summary="The event catalogue: every webhook event type, what it means, and a sample body")
+def event_types(platform: Platform = Depends(require_platform)) -> dict:
+    return {"data": catalogue.catalogue(), "has_more": False}
 
 
 @router.delete("/v1/webhook_endpoints/{endpoint_id}", response_model=EndpointDeleted,

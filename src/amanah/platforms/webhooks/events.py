@@ -26,3 +26,14 @@ class EventType(enum.StrEnum):
 
 EVENT_TYPES: tuple[str, ...] = tuple(event_type.value for event_type in EventType)
 """Every event type, in the order API.md lists them."""
+
+ALL_EVENTS = "*"
+"""In an endpoint's ``events``: every event type, those of today and any added later (Stripe's
+convention). Stored as it is, never expanded, so that a new type reaches the endpoint too."""
+
+PING = "ping"
+"""The test event ``POST /v1/webhook_endpoints/{id}/test`` sends to one endpoint. Not an
+``EventType``: nothing subscribes to it, and ``*`` does not bring it."""
+
+DELIVERED_TYPES: tuple[str, ...] = (*EVENT_TYPES, PING)
+"""The ``type`` a delivery may carry."""

@@ -20,11 +20,11 @@ from amanah.core.db import UTCDateTime, is_sqlite
 from amanah.core.errors import Conflict, InvalidRequest, NotFound
 from amanah.core.ids import new_id
 from amanah.platforms.webhooks import urls
-from amanah.platforms.webhooks.events import EVENT_TYPES, EventType
+from amanah.platforms.webhooks.events import ALL_EVENTS, EVENT_TYPES, PING, EventType
 from amanah.platforms.webhooks.models import deliveries, endpoints, events
 
 __all__ = ["EVENT_TYPES", "EventType", "emit", "create_endpoint", "list_endpoints", "delete_endpoint",
-           "list_deliveries", "resend_delivery", "rfc3339"]
+           "list_deliveries", "resend_delivery", "send_ping", "rfc3339"]
 
 SECRET_PREFIX = "whsec_"
 
@@ -77,12 +77,17 @@ def emit(connection: Connection, *, platform_id: str, event_type: str, subject_i
     return values["event_id"]
 
 
-def event_values(*, platform_id: str, event_type: str, subject_id: str, data: dict, now: datetime) -> dict:
-    """An event's new ids and payload, bound to ``emit``'s statements or to ``emitted_with``'s."""
-    assert event_type in EVENT_TYPES, f"unknown event type {event_type!r}"
+def _payload(event_type: str, data: dict, now: datetime) -> str:
     payload = json.dumps({"type": str(event_type), "timestamp": rfc3339(now), "data": data},
                          default=_json_default, separators=(",", ":"), ensure_ascii=False)
     assert len(payload.encode("utf-8")) <= limits.WEBHOOK_PAYLOAD_BYTES_MAX, "webhook payload too large"
+    return payload
+
+
+def event_values(*, platform_id: str, event_type: str, subject_id: str, data: dict, now: datetime) -> dict:
+    """An event's new ids and payload, bound to ``emit``'s statements or to ``emitted_with``'s."""
+    assert event_type in EVENT_TYPES, f"unknown event type {event_type!r}"
+    payload = _payload(event_type, data, now)
     return {"event_id": new_id("evt"), "event_platform_id": platform_id, "event_type": str(event_type),
             "event_subject_id": subject_id, "event_payload": payload, "event_now": now,
             "event_subscribed": _subscribed_pattern(str(event_type)), "event_delivery_id_stem": new_id("whd")[:-2]}
@@ -111,9 +116,14 @@ def _subscribed_pattern(event_type: str) -> str:
     """``events`` holds a JSON list of names from ``EVENT_TYPES``, which JSON writes as they are,
     between double quotes: the quoted name is in the list's text exactly when it is in the list
     (on both databases; a platform has a few endpoints, read by the (platform_id, id) index).
-    A LIKE pattern, escaped with ``/``."""
+    A LIKE pattern, escaped with ``/``. An endpoint whose list is ``["*"]`` gets every type
+    (``_EVERY_EVENT``)."""
     quoted = json.dumps(event_type)
     return "%" + quoted.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+_EVERY_EVENT = sa.literal("%" + json.dumps(ALL_EVENTS) + "%", sa.String)
+"""``%"*"%``: the list of an endpoint subscribed to everything (``*`` is no LIKE wildcard)."""
 
 
 def _queue_to_subscribers(source, event_id) -> sa.Insert:
@@ -124,12 +134,14 @@ def _queue_to_subscribers(source, event_id) -> sa.Insert:
     delivery_id = sa.bindparam("event_delivery_id_stem", type_=sa.String).concat(
         sa.func.substr(sa.literal_column(f"'{_PLACES}'", sa.String), place * 2 + 1, 2))  # digits: safe inline
     now = sa.bindparam("event_now", type_=UTCDateTime)
+    subscribed = sa.cast(endpoints.c.events, sa.Text)
     rows = (sa.select(delivery_id, endpoints.c.id, event_id, sa.bindparam("event_subject_id", type_=sa.String),
                       sa.literal("pending", sa.String), sa.literal(0), now, now)
             .select_from(source)
             .where(endpoints.c.platform_id == sa.bindparam("event_platform_id", type_=sa.String),
                    endpoints.c.deleted_at.is_(None), endpoints.c.status == "enabled",
-                   sa.cast(endpoints.c.events, sa.Text).like(sa.bindparam("event_subscribed", type_=sa.String), escape="/"))
+                   sa.or_(subscribed.like(sa.bindparam("event_subscribed", type_=sa.String), escape="/"),
+                          subscribed.like(_EVERY_EVENT)))
             .order_by(endpoints.c.id.desc()))
     return deliveries.insert().from_select(
         ["id", "endpoint_id", "event_id", "subject_id", "status", "attempts", "next_attempt_at", "created_at"], rows)
@@ -174,10 +186,12 @@ def _active_endpoints(connection: Connection, platform_id: str, *, enabled_only:
 def _check_events(requested: list[str]) -> list[str]:
     if not requested:
         raise InvalidRequest("Subscribe to at least one event.", code="invalid_events", param="events")
-    unknown = [name for name in requested if name not in EVENT_TYPES]
+    unknown = [name for name in requested if name not in EVENT_TYPES and name != ALL_EVENTS]
+    if ALL_EVENTS in requested:
+        return [ALL_EVENTS]  # everything, now and later; naming some types beside it adds nothing
     if unknown:
-        raise InvalidRequest(f"Unknown event type {unknown[0]!r}; the events are {', '.join(EVENT_TYPES)}.",
-                             code="invalid_events", param="events")
+        raise InvalidRequest(f"Unknown event type {unknown[0]!r}; the events are {', '.join(EVENT_TYPES)}, "
+                             f"or {ALL_EVENTS!r} for all.", code="invalid_events", param="events")
     return [name for name in EVENT_TYPES if name in requested]  # de-duplicated, in a stable order
 
 
@@ -271,3 +285,21 @@ def resend_delivery(connection: Connection, platform_id: str, delivery_id: str, 
                        "endpoint to receive events again.", code="endpoint_disabled")
     new_delivery_id = _queue(connection, row.endpoint_id, row.event_id, row.subject_id, now)
     return delivery_to_dict(connection.execute(_delivery_query().where(deliveries.c.id == new_delivery_id)).one())
+
+
+def send_ping(connection: Connection, platform_id: str, endpoint_id: str, *, now: datetime) -> dict:
+    """Queues a signed ``ping`` event to this one endpoint, whatever it subscribed to, and returns
+    its delivery: the delivery job sends it like any other (signature, retries, the deliveries
+    list), so a platform sees its receiver work before the first trade. Its subject is the
+    endpoint itself, so a ping neither waits for nor holds up the trades' events."""
+    from amanah.platforms.webhooks.catalogue import ping_data
+
+    endpoint = get_endpoint(connection, platform_id, endpoint_id)
+    if endpoint.status != "enabled":
+        raise Conflict(f"The endpoint {endpoint.id} is disabled ({endpoint.disabled_reason}); create a new "
+                       "endpoint to receive events again.", code="endpoint_disabled")
+    event_id = new_id("evt")
+    connection.execute(events.insert().values(id=event_id, platform_id=platform_id, type=PING, subject_id=endpoint.id,
+                                              payload=_payload(PING, ping_data(endpoint.id), now), created_at=now))
+    delivery_id = _queue(connection, endpoint.id, event_id, endpoint.id, now)
+    return delivery_to_dict(connection.execute(_delivery_query().where(deliveries.c.id == delivery_id)).one())

@@ -19,7 +19,7 @@ from amanah.money import CURRENCIES
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
 from amanah.trades.states import ESCROW_STATES, TradeStatus
-from amanah.web import i18n, messages
+from amanah.web import form_once, i18n, messages
 from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user, visitor
 from amanah.web.routes.account import bind_from_form
 from amanah.web.wallet_view import available_in
@@ -46,10 +46,10 @@ def _checkout(request: Request, found, trade_id: str, *, error: str | None = Non
             return redirect(f"/trades/{trade.id}")
     with found.engine.connect() as connection:
         user_cards = cards.list_cards(connection, found.user.id)
-    return render(request, "checkout.html", status_code=status_code, trade=trade, seller_name=seller_name,
+    return form_once.cacheable_form(render(request, "checkout.html", status_code=status_code, trade=trade, seller_name=seller_name,
                   platform_name=platform_name, cards=user_cards, e_wallets=E_WALLETS, error=error, chosen=chosen,
                   pay_currency=pay_currency or trade.currency,
-                  balance=available_in(found.engine, found.user.id, trade.currency))
+                  balance=available_in(found.engine, found.user.id, trade.currency)))
 
 
 @router.get("/checkout/{trade_id}")
@@ -79,33 +79,38 @@ def quote(request: Request, trade_id: str, pay_currency: str = Query("", max_len
 
 @router.post("/checkout/{trade_id}/pay")
 def pay(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200),
-        source: str = Form("balance", max_length=40), pay_currency: str = Form("", max_length=3),
+        form_key: str = Form("", max_length=100), source: str = Form("balance", max_length=40), pay_currency: str = Form("", max_length=3),
         quote_id: str = Form("", max_length=40), number: str = Form("", max_length=30),
         expiry: str = Form("", max_length=7), cvc: str = Form("", max_length=4),
         holder_name: str = Form("", max_length=200)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
     code = pay_currency.upper() or trade.currency
-    try:
-        if source == "new_card":
-            source = bind_from_form(found, number=number, expiry=expiry, cvc=cvc, holder_name=holder_name).id
-        paying = trades.PayRequest(source, code if code != trade.currency else None,
-                                   quote_id or None if code != trade.currency else None,
-                                   f"{found.settings.base_url}/checkout/{trade.id}/result")
-        if source == "balance":
-            paid = run_in_transaction(found.engine, lambda conn: trades.pay_from_balance(
-                conn, found.settings, trade.id, found.user.id, paying, now=clock.now()))
-        else:
-            paid = trades.pay_with_charge(found.engine, found.settings, trade.id, found.user.id, paying,
-                                          now=clock.now())
-    except AppError as error:
-        return _checkout(request, found, trade.id, error=messages.friendly(error, found.locale),
-                         status_code=error.http_status, chosen=source, pay_currency=code)
-    if paid.payment_status == "requires_action" and paid.charge_id:
-        with found.engine.connect() as connection:
-            action = charges.get_charge(connection, paid.charge_id).action_url
-        return redirect(action)
-    return redirect(f"/checkout/{trade.id}/result")
+
+    def work():
+        chosen = source
+        try:
+            if chosen == "new_card":
+                chosen = bind_from_form(found, number=number, expiry=expiry, cvc=cvc, holder_name=holder_name).id
+            paying = trades.PayRequest(chosen, code if code != trade.currency else None,
+                                       quote_id or None if code != trade.currency else None,
+                                       f"{found.settings.base_url}/checkout/{trade.id}/result")
+            if chosen == "balance":
+                paid = run_in_transaction(found.engine, lambda conn: trades.pay_from_balance(
+                    conn, found.settings, trade.id, found.user.id, paying, now=clock.now()))
+            else:
+                paid = trades.pay_with_charge(found.engine, found.settings, trade.id, found.user.id, paying,
+                                              now=clock.now())
+        except AppError as error:
+            return _checkout(request, found, trade.id, error=messages.friendly(error, found.locale),
+                             status_code=error.http_status, chosen=chosen, pay_currency=code)
+        if paid.payment_status == "requires_action" and paid.charge_id:
+            with found.engine.connect() as connection:
+                action = charges.get_charge(connection, paid.charge_id).action_url
+            return redirect(action)
+        return redirect(f"/checkout/{trade.id}/result")
+
+    return form_once.once(found, form_key, f"pay {trade.id}", work)
 
 
 @router.get("/checkout/{trade_id}/result")
@@ -159,30 +164,39 @@ def trade_page(request: Request, trade_id: str, notice: str = ""):
     trade, seller_name, platform_name = _load(found, trade_id)
     notices = {"confirmed": i18n.gettext("Thank you! The seller has been paid."),
                "disputed": i18n.gettext("Your dispute is open. The marketplace will look into it.")}
-    return render(request, "trade.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
-                  steps=timeline(trade), is_buyer=trade.buyer_user_id == found.user.id,
-                  can_act=trade.status in (TradeStatus.HELD, TradeStatus.SHIPPED), notice=notices.get(notice),
-                  error=None)
+    return form_once.cacheable_form(render(
+        request, "trade.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
+        steps=timeline(trade), is_buyer=trade.buyer_user_id == found.user.id,
+        can_act=trade.status in (TradeStatus.HELD, TradeStatus.SHIPPED), notice=notices.get(notice), error=None))
 
 
 @router.post("/trades/{trade_id}/confirm")
-def confirm(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200)):
+def confirm(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200),
+            form_key: str = Form("", max_length=100)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
-    run_in_transaction(found.engine, lambda conn: trades.confirm(conn, trade.id, found.user.id, now=clock.now()))
-    return redirect(f"/trades/{trade.id}?notice=confirmed")
+
+    def work():
+        run_in_transaction(found.engine, lambda conn: trades.confirm(conn, trade.id, found.user.id, now=clock.now()))
+        return redirect(f"/trades/{trade.id}?notice=confirmed")
+
+    return form_once.once(found, form_key, f"confirm {trade.id}", work)
 
 
 @router.post("/trades/{trade_id}/dispute")
 def dispute(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200),
-            reason: str = Form("", max_length=1000)):
+            form_key: str = Form("", max_length=100), reason: str = Form("", max_length=1000)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
-    if not reason.strip():
+    if not reason.strip():  # (before the key: the form, sent again with a reason, still works)
         return redirect(f"/trades/{trade.id}")
-    run_in_transaction(found.engine, lambda conn: trades.open_dispute(conn, trade.id, found.user.id,
-                                                                      reason=reason.strip(), now=clock.now()))
-    return redirect(f"/trades/{trade.id}?notice=disputed")
+
+    def work():
+        run_in_transaction(found.engine, lambda conn: trades.open_dispute(conn, trade.id, found.user.id,
+                                                                          reason=reason.strip(), now=clock.now()))
+        return redirect(f"/trades/{trade.id}?notice=disputed")
+
+    return form_once.once(found, form_key, f"dispute {trade.id}", work)
 
 
 @router.get("/rates")

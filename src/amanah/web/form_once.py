@@ -17,7 +17,9 @@ expiry) rather than a mechanism of its own:
 Keys are scoped to the signed-in user (and to the cabinet: never the same scope as an API
 caller's), so a key seen in another person's page is of no use to anyone else. The form pages are
 sent ``private, no-cache`` (``cacheable_form``) so that the browser's back button shows the form
-as it was, with the key already used, instead of fetching a new form with a new key."""
+as it was, with the key already used, instead of fetching a new form with a new key; their forms
+post to another URL than the page's (``/account/withdraw/send``), because a POST to a URL drops
+the browser's stored copy of that URL."""
 
 from __future__ import annotations
 

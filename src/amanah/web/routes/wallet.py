@@ -43,6 +43,7 @@ def top_up_page(request: Request):
 
 
 @router.post("/account/top-up")
+@router.post("/account/top-up/send")  # the form's: a POST to the page's own URL would drop it from the back button
 def top_up(request: Request, csrf_token: str = Form("", max_length=200), form_key: str = Form("", max_length=100),
            amount: str = Form("", max_length=40), currency_code: str = Form("USD", alias="currency", max_length=3),
            source: str = Form("", max_length=40)):
@@ -88,6 +89,7 @@ def withdraw_page(request: Request):
 
 
 @router.post("/account/withdraw")
+@router.post("/account/withdraw/send")  # (as the top-up's)
 def withdraw(request: Request, csrf_token: str = Form("", max_length=200), form_key: str = Form("", max_length=100),
              amount: str = Form("", max_length=40), currency_code: str = Form("USD", alias="currency", max_length=3),
              card_id: str = Form("", max_length=40)):

@@ -3,8 +3,6 @@ trade page (timeline, confirm receipt, dispute), the buyer's orders, and today's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 
 from fastapi import Form, Query, Request
 
@@ -18,10 +16,11 @@ from amanah.fx import service as fx
 from amanah.money import CURRENCIES
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
-from amanah.trades.states import ESCROW_STATES, TradeStatus
+from amanah.trades.states import TradeStatus
 from amanah.web import form_once, i18n, messages
 from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user, visitor
 from amanah.web.routes.account import bind_from_form
+from amanah.web.timeline import timeline
 from amanah.web.wallet_view import available_in
 
 router = Router(route_class=CabinetRoute, include_in_schema=False)
@@ -121,34 +120,6 @@ def result(request: Request, trade_id: str):
     return render(request, "result.html", trade=trade, seller_name=seller_name, platform_name=platform_name)
 
 
-@dataclass(frozen=True)
-class Step:
-    title: str
-    when: datetime | None
-    done: bool
-    note: str = ""
-
-
-def timeline(trade: trades.Trade) -> list[Step]:
-    _ = i18n.gettext
-    steps = [Step(_("Order placed"), trade.created_at, True),
-             Step(_("Paid: the money waits in escrow"), trade.paid_at, trade.paid_at is not None)]
-    if trade.status is TradeStatus.CLOSED:
-        return steps[:1] + [Step(_("Closed without payment"), trade.closed_at, True)]
-    tracking = f"{trade.carrier} {trade.tracking_number}" if trade.shipped_at else ""
-    steps.append(Step(_("Shipped by the seller"), trade.shipped_at, trade.shipped_at is not None, tracking))
-    if trade.status is TradeStatus.DISPUTED:
-        steps.append(Step(_("Dispute open: nothing is released until it is settled"), trade.updated_at, True))
-    if trade.status is TradeStatus.REFUNDED:
-        steps.append(Step(_("Refunded to the buyer"), trade.closed_at or trade.updated_at, True))
-    else:
-        note = _("Released automatically on this date unless you confirm or dispute earlier.") \
-            if trade.release_at and trade.status in ESCROW_STATES else ""
-        steps.append(Step(_("Receipt confirmed: the seller is paid"), trade.completed_at or trade.release_at,
-                          trade.status is TradeStatus.COMPLETED, note))
-    return steps
-
-
 @router.get("/trades")
 def my_trades(request: Request, starting_after: str | None = Query(None, max_length=40)):
     found = require_user(request)
@@ -162,11 +133,13 @@ def my_trades(request: Request, starting_after: str | None = Query(None, max_len
 def trade_page(request: Request, trade_id: str, notice: str = ""):
     found = require_user(request)
     trade, seller_name, platform_name = _load(found, trade_id)
+    with found.engine.connect() as connection:
+        refunds, disputes = trades.refunds_and_disputes(connection, trade.id)
     notices = {"confirmed": i18n.gettext("Thank you! The seller has been paid."),
                "disputed": i18n.gettext("Your dispute is open. The marketplace will look into it.")}
     return form_once.cacheable_form(render(
         request, "trade.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
-        steps=timeline(trade), is_buyer=trade.buyer_user_id == found.user.id,
+        steps=timeline(trade, refunds, disputes), is_buyer=trade.buyer_user_id == found.user.id,
         can_act=trade.status in (TradeStatus.HELD, TradeStatus.SHIPPED), notice=notices.get(notice), error=None))
 
 

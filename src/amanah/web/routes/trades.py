@@ -4,6 +4,8 @@ trade page (timeline, confirm receipt, dispute), the buyer's orders, and today's
 from __future__ import annotations
 
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 from fastapi import Form, Query, Request
 
 from amanah.api.routing import Router
@@ -13,7 +15,7 @@ from amanah.core.clock import clock
 from amanah.core.db import run_in_transaction
 from amanah.core.errors import AppError
 from amanah.fx import service as fx
-from amanah.money import CURRENCIES
+from amanah.money import CURRENCIES, Money, currency
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
 from amanah.trades.states import TradeStatus
@@ -26,6 +28,8 @@ from amanah.web.wallet_view import available_in
 router = Router(route_class=CabinetRoute, include_in_schema=False)
 
 E_WALLETS = {"alphapay": "AlphaPay", "betawallet": "BetaWallet"}
+RATE_READ_DIGITS = 6
+"""Significant digits of a rate shown for reading (the ledger keeps the exact one)."""
 
 
 def _load(found, trade_id: str) -> tuple[trades.Trade, str, str]:
@@ -38,17 +42,27 @@ def _load(found, trade_id: str) -> tuple[trades.Trade, str, str]:
 
 
 def _checkout(request: Request, found, trade_id: str, *, error: str | None = None, status_code: int = 200,
-              chosen: str = "balance", pay_currency: str | None = None):
+              chosen: str | None = None, pay_currency: str | None = None):
     trade, seller_name, platform_name = _load(found, trade_id)
     if trade.status is not TradeStatus.AWAITING_PAYMENT or trade.payment_status == "requires_action":
         if trade.payment_status != "requires_action":
             return redirect(f"/trades/{trade.id}")
     with found.engine.connect() as connection:
         user_cards = cards.list_cards(connection, found.user.id)
-    return form_once.cacheable_form(render(request, "checkout.html", status_code=status_code, trade=trade, seller_name=seller_name,
-                  platform_name=platform_name, cards=user_cards, e_wallets=E_WALLETS, error=error, chosen=chosen,
-                  pay_currency=pay_currency or trade.currency,
-                  balance=available_in(found.engine, found.user.id, trade.currency)))
+    code = pay_currency or trade.currency
+    balance = available_in(found.engine, found.user.id, code)
+    return form_once.cacheable_form(render(
+        request, "checkout.html", status_code=status_code, trade=trade, seller_name=seller_name,
+        platform_name=platform_name, cards=user_cards, e_wallets=E_WALLETS, error=error,
+        chosen=chosen or _default_source(trade, balance, user_cards), pay_currency=code, balance=balance))
+
+
+def _default_source(trade: trades.Trade, balance: int, user_cards: list) -> str:
+    """What checkout offers first: a source that can pay — the balance if it holds the price,
+    else the newest card, else a new card (never a balance that would be refused)."""
+    if balance >= trade.amount:
+        return "balance"
+    return user_cards[0].id if user_cards else "new_card"
 
 
 @router.get("/checkout/{trade_id}")
@@ -64,16 +78,18 @@ def quote(request: Request, trade_id: str, pay_currency: str = Query("", max_len
     trade, _seller, _platform = _load(found, trade_id)
     code = pay_currency.upper()
     if code not in CURRENCIES or code == trade.currency:
-        return render(request, "_quote.html", quote=None, trade=trade, error=None, pay_currency=trade.currency)
+        return render(request, "_quote.html", quote=None, trade=trade, error=None, pay_currency=trade.currency,
+                      balance=available_in(found.engine, found.user.id, trade.currency), oob=True)
     try:
         made = run_in_transaction(found.engine, lambda conn: fx.create_quote(
             conn, sell_currency=code, buy=trade.money, settings=found.settings, now=clock.now(),
             owner_ref=found.user.id))
     except AppError as error:
         return render(request, "_quote.html", quote=None, trade=trade, pay_currency=code,
-                      error=messages.friendly(error, found.locale))
+                      error=messages.friendly(error, found.locale), balance=available_in(found.engine, found.user.id, code),
+                      oob=True)
     return render(request, "_quote.html", quote=made, trade=trade, error=None, pay_currency=code,
-                  balance=available_in(found.engine, found.user.id, code))
+                  balance=available_in(found.engine, found.user.id, code), oob=True)
 
 
 @router.post("/checkout/{trade_id}/pay")
@@ -117,7 +133,38 @@ def result(request: Request, trade_id: str):
     """Where the buyer lands after paying (or after the bank's 3-D Secure page)."""
     found = require_user(request)
     trade, seller_name, platform_name = _load(found, trade_id)
-    return render(request, "result.html", trade=trade, seller_name=seller_name, platform_name=platform_name)
+    return render(request, "result.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
+                  charged=_charged(found, trade))
+
+
+def _charged(found, trade: trades.Trade) -> dict | None:
+    """What the payment took, from where, and at which rate (when it was converted): the
+    result page says it rather than the order's price in a currency the buyer never paid in."""
+    if trade.paid_at is None or not trade.pay_currency or trade.pay_amount is None:
+        return None
+    source = trade.payment_source or ""
+    card = None
+    if source.startswith("card_"):
+        with found.engine.connect() as connection:
+            card = next((c for c in cards.list_cards(connection, found.user.id) if c.id == source), None)
+    rate = None
+    if trade.pay_currency != trade.currency:
+        rate = fx_pair(Money(trade.amount, currency(trade.currency)), Money(trade.pay_amount, currency(trade.pay_currency)))
+    return {"amount": trade.pay_amount, "currency": trade.pay_currency, "balance": source == "balance",
+            "card": card, "e_wallet": E_WALLETS.get(source.removeprefix("wallet:")), "rate": rate}
+
+
+def fx_pair(bought: Money, sold: Money) -> tuple[str, Decimal, str]:
+    """The rate a conversion was made at, the way people quote it: one unit of the dearer
+    currency in the cheaper one ("1 USD = 15,961.2 IDR", not "1 IDR = 0.0000627 USD"), to
+    ``RATE_READ_DIGITS`` significant digits."""
+    per_unit = sold.to_decimal() / bought.to_decimal()
+    base, quote_code = bought.currency.code, sold.currency.code
+    if per_unit < 1:
+        per_unit, base, quote_code = 1 / per_unit, quote_code, base
+    digits = RATE_READ_DIGITS
+    shown = per_unit.quantize(Decimal(1).scaleb(per_unit.adjusted() - digits + 1), rounding=ROUND_HALF_EVEN)
+    return base, shown.normalize() if shown == shown.to_integral() else shown, quote_code
 
 
 @router.get("/trades")

@@ -4,6 +4,7 @@ and ``CabinetRoute``, which turns failures into friendly HTML pages."""
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -53,6 +54,16 @@ environment.filters["decimal"] = lambda value: format_decimal(value, decimal_qua
 environment.globals["CURRENCIES"] = list(CURRENCIES)
 environment.globals["currency_name"] = lambda code: CURRENCIES[code].name(i18n.babel_locale(i18n.current_locale()))
 environment.globals["LANGUAGES"] = i18n.LANGUAGE_NAMES
+FORM_KEY_FIELD = "form_key"
+
+
+def new_form_key() -> str:
+    """A key for one rendered money form (``web.form_once``): each form shown gets its own."""
+    return secrets.token_urlsafe(24)
+
+
+environment.globals["new_form_key"] = new_form_key
+environment.globals["form_key_field"] = FORM_KEY_FIELD
 
 
 class _StatusNames:

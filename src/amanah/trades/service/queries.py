@@ -50,3 +50,15 @@ def list_visible(connection: Connection, viewer: Viewer, *, limit: int, starting
         query = query.where(trades.c.id < starting_after)
     rows = connection.execute(query.order_by(trades.c.id.desc()).limit(limit + 1)).all()
     return [Trade.from_row(row) for row in rows[:limit]], len(rows) > limit
+
+
+def refunds_and_disputes(connection: Connection, trade_id: str) -> tuple[list[dict], list[dict]]:
+    """What happened to a trade after its payment, for its timeline: its refunds and disputes,
+    oldest first (the caller checked that the viewer may see the trade)."""
+    from amanah.trades.models import disputes, refunds
+
+    found_refunds = connection.execute(sa.select(refunds).where(refunds.c.trade_id == trade_id)
+                                       .order_by(refunds.c.created_at, refunds.c.id)).all()
+    found_disputes = connection.execute(sa.select(disputes).where(disputes.c.trade_id == trade_id)
+                                        .order_by(disputes.c.created_at, disputes.c.id)).all()
+    return [dict(row._mapping) for row in found_refunds], [dict(row._mapping) for row in found_disputes]

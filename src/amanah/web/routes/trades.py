@@ -3,8 +3,8 @@ trade page (timeline, confirm receipt, dispute), the buyer's orders, and today's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from fastapi import Form, Query, Request
 
@@ -15,18 +15,21 @@ from amanah.core.clock import clock
 from amanah.core.db import run_in_transaction
 from amanah.core.errors import AppError
 from amanah.fx import service as fx
-from amanah.money import CURRENCIES
+from amanah.money import CURRENCIES, Money, currency
 from amanah.platforms import service as platforms
 from amanah.trades import service as trades
-from amanah.trades.states import ESCROW_STATES, TradeStatus
-from amanah.web import i18n, messages
+from amanah.trades.states import TradeStatus
+from amanah.web import form_once, i18n, messages
 from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user, visitor
 from amanah.web.routes.account import bind_from_form
+from amanah.web.timeline import timeline
 from amanah.web.wallet_view import available_in
 
 router = Router(route_class=CabinetRoute, include_in_schema=False)
 
 E_WALLETS = {"alphapay": "AlphaPay", "betawallet": "BetaWallet"}
+RATE_READ_DIGITS = 6
+"""Significant digits of a rate shown for reading (the ledger keeps the exact one)."""
 
 
 def _load(found, trade_id: str) -> tuple[trades.Trade, str, str]:
@@ -39,17 +42,27 @@ def _load(found, trade_id: str) -> tuple[trades.Trade, str, str]:
 
 
 def _checkout(request: Request, found, trade_id: str, *, error: str | None = None, status_code: int = 200,
-              chosen: str = "balance", pay_currency: str | None = None):
+              chosen: str | None = None, pay_currency: str | None = None):
     trade, seller_name, platform_name = _load(found, trade_id)
     if trade.status is not TradeStatus.AWAITING_PAYMENT or trade.payment_status == "requires_action":
         if trade.payment_status != "requires_action":
             return redirect(f"/trades/{trade.id}")
     with found.engine.connect() as connection:
         user_cards = cards.list_cards(connection, found.user.id)
-    return render(request, "checkout.html", status_code=status_code, trade=trade, seller_name=seller_name,
-                  platform_name=platform_name, cards=user_cards, e_wallets=E_WALLETS, error=error, chosen=chosen,
-                  pay_currency=pay_currency or trade.currency,
-                  balance=available_in(found.engine, found.user.id, trade.currency))
+    code = pay_currency or trade.currency
+    balance = available_in(found.engine, found.user.id, code)
+    return form_once.cacheable_form(render(
+        request, "checkout.html", status_code=status_code, trade=trade, seller_name=seller_name,
+        platform_name=platform_name, cards=user_cards, e_wallets=E_WALLETS, error=error,
+        chosen=chosen or _default_source(trade, balance, user_cards), pay_currency=code, balance=balance))
+
+
+def _default_source(trade: trades.Trade, balance: int, user_cards: list) -> str:
+    """What checkout offers first: a source that can pay — the balance if it holds the price,
+    else the newest card, else a new card (never a balance that would be refused)."""
+    if balance >= trade.amount:
+        return "balance"
+    return user_cards[0].id if user_cards else "new_card"
 
 
 @router.get("/checkout/{trade_id}")
@@ -65,47 +78,54 @@ def quote(request: Request, trade_id: str, pay_currency: str = Query("", max_len
     trade, _seller, _platform = _load(found, trade_id)
     code = pay_currency.upper()
     if code not in CURRENCIES or code == trade.currency:
-        return render(request, "_quote.html", quote=None, trade=trade, error=None, pay_currency=trade.currency)
+        return render(request, "_quote.html", quote=None, trade=trade, error=None, pay_currency=trade.currency,
+                      balance=available_in(found.engine, found.user.id, trade.currency), oob=True)
     try:
         made = run_in_transaction(found.engine, lambda conn: fx.create_quote(
             conn, sell_currency=code, buy=trade.money, settings=found.settings, now=clock.now(),
             owner_ref=found.user.id))
     except AppError as error:
         return render(request, "_quote.html", quote=None, trade=trade, pay_currency=code,
-                      error=messages.friendly(error, found.locale))
+                      error=messages.friendly(error, found.locale), balance=available_in(found.engine, found.user.id, code),
+                      oob=True)
     return render(request, "_quote.html", quote=made, trade=trade, error=None, pay_currency=code,
-                  balance=available_in(found.engine, found.user.id, code))
+                  balance=available_in(found.engine, found.user.id, code), oob=True)
 
 
 @router.post("/checkout/{trade_id}/pay")
 def pay(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200),
-        source: str = Form("balance", max_length=40), pay_currency: str = Form("", max_length=3),
+        form_key: str = Form("", max_length=100), source: str = Form("balance", max_length=40), pay_currency: str = Form("", max_length=3),
         quote_id: str = Form("", max_length=40), number: str = Form("", max_length=30),
         expiry: str = Form("", max_length=7), cvc: str = Form("", max_length=4),
         holder_name: str = Form("", max_length=200)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
     code = pay_currency.upper() or trade.currency
-    try:
-        if source == "new_card":
-            source = bind_from_form(found, number=number, expiry=expiry, cvc=cvc, holder_name=holder_name).id
-        paying = trades.PayRequest(source, code if code != trade.currency else None,
-                                   quote_id or None if code != trade.currency else None,
-                                   f"{found.settings.base_url}/checkout/{trade.id}/result")
-        if source == "balance":
-            paid = run_in_transaction(found.engine, lambda conn: trades.pay_from_balance(
-                conn, found.settings, trade.id, found.user.id, paying, now=clock.now()))
-        else:
-            paid = trades.pay_with_charge(found.engine, found.settings, trade.id, found.user.id, paying,
-                                          now=clock.now())
-    except AppError as error:
-        return _checkout(request, found, trade.id, error=messages.friendly(error, found.locale),
-                         status_code=error.http_status, chosen=source, pay_currency=code)
-    if paid.payment_status == "requires_action" and paid.charge_id:
-        with found.engine.connect() as connection:
-            action = charges.get_charge(connection, paid.charge_id).action_url
-        return redirect(action)
-    return redirect(f"/checkout/{trade.id}/result")
+
+    def work():
+        chosen = source
+        try:
+            if chosen == "new_card":
+                chosen = bind_from_form(found, number=number, expiry=expiry, cvc=cvc, holder_name=holder_name).id
+            paying = trades.PayRequest(chosen, code if code != trade.currency else None,
+                                       quote_id or None if code != trade.currency else None,
+                                       f"{found.settings.base_url}/checkout/{trade.id}/result")
+            if chosen == "balance":
+                paid = run_in_transaction(found.engine, lambda conn: trades.pay_from_balance(
+                    conn, found.settings, trade.id, found.user.id, paying, now=clock.now()))
+            else:
+                paid = trades.pay_with_charge(found.engine, found.settings, trade.id, found.user.id, paying,
+                                              now=clock.now())
+        except AppError as error:
+            return _checkout(request, found, trade.id, error=messages.friendly(error, found.locale),
+                             status_code=error.http_status, chosen=chosen, pay_currency=code)
+        if paid.payment_status == "requires_action" and paid.charge_id:
+            with found.engine.connect() as connection:
+                action = charges.get_charge(connection, paid.charge_id).action_url
+            return redirect(action)
+        return redirect(f"/checkout/{trade.id}/result")
+
+    return form_once.once(found, form_key, f"pay {trade.id}", work)
 
 
 @router.get("/checkout/{trade_id}/result")
@@ -113,35 +133,38 @@ def result(request: Request, trade_id: str):
     """Where the buyer lands after paying (or after the bank's 3-D Secure page)."""
     found = require_user(request)
     trade, seller_name, platform_name = _load(found, trade_id)
-    return render(request, "result.html", trade=trade, seller_name=seller_name, platform_name=platform_name)
+    return render(request, "result.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
+                  charged=_charged(found, trade))
 
 
-@dataclass(frozen=True)
-class Step:
-    title: str
-    when: datetime | None
-    done: bool
-    note: str = ""
+def _charged(found, trade: trades.Trade) -> dict | None:
+    """What the payment took, from where, and at which rate (when it was converted): the
+    result page says it rather than the order's price in a currency the buyer never paid in."""
+    if trade.paid_at is None or not trade.pay_currency or trade.pay_amount is None:
+        return None
+    source = trade.payment_source or ""
+    card = None
+    if source.startswith("card_"):
+        with found.engine.connect() as connection:
+            card = next((c for c in cards.list_cards(connection, found.user.id) if c.id == source), None)
+    rate = None
+    if trade.pay_currency != trade.currency:
+        rate = fx_pair(Money(trade.amount, currency(trade.currency)), Money(trade.pay_amount, currency(trade.pay_currency)))
+    return {"amount": trade.pay_amount, "currency": trade.pay_currency, "balance": source == "balance",
+            "card": card, "e_wallet": E_WALLETS.get(source.removeprefix("wallet:")), "rate": rate}
 
 
-def timeline(trade: trades.Trade) -> list[Step]:
-    _ = i18n.gettext
-    steps = [Step(_("Order placed"), trade.created_at, True),
-             Step(_("Paid: the money waits in escrow"), trade.paid_at, trade.paid_at is not None)]
-    if trade.status is TradeStatus.CLOSED:
-        return steps[:1] + [Step(_("Closed without payment"), trade.closed_at, True)]
-    tracking = f"{trade.carrier} {trade.tracking_number}" if trade.shipped_at else ""
-    steps.append(Step(_("Shipped by the seller"), trade.shipped_at, trade.shipped_at is not None, tracking))
-    if trade.status is TradeStatus.DISPUTED:
-        steps.append(Step(_("Dispute open: nothing is released until it is settled"), trade.updated_at, True))
-    if trade.status is TradeStatus.REFUNDED:
-        steps.append(Step(_("Refunded to the buyer"), trade.closed_at or trade.updated_at, True))
-    else:
-        note = _("Released automatically on this date unless you confirm or dispute earlier.") \
-            if trade.release_at and trade.status in ESCROW_STATES else ""
-        steps.append(Step(_("Receipt confirmed: the seller is paid"), trade.completed_at or trade.release_at,
-                          trade.status is TradeStatus.COMPLETED, note))
-    return steps
+def fx_pair(bought: Money, sold: Money) -> tuple[str, Decimal, str]:
+    """The rate a conversion was made at, the way people quote it: one unit of the dearer
+    currency in the cheaper one ("1 USD = 15,961.2 IDR", not "1 IDR = 0.0000627 USD"), to
+    ``RATE_READ_DIGITS`` significant digits."""
+    per_unit = sold.to_decimal() / bought.to_decimal()
+    base, quote_code = bought.currency.code, sold.currency.code
+    if per_unit < 1:
+        per_unit, base, quote_code = 1 / per_unit, quote_code, base
+    digits = RATE_READ_DIGITS
+    shown = per_unit.quantize(Decimal(1).scaleb(per_unit.adjusted() - digits + 1), rounding=ROUND_HALF_EVEN)
+    return base, shown.normalize() if shown == shown.to_integral() else shown, quote_code
 
 
 @router.get("/trades")
@@ -157,32 +180,43 @@ def my_trades(request: Request, starting_after: str | None = Query(None, max_len
 def trade_page(request: Request, trade_id: str, notice: str = ""):
     found = require_user(request)
     trade, seller_name, platform_name = _load(found, trade_id)
+    with found.engine.connect() as connection:
+        refunds, disputes = trades.refunds_and_disputes(connection, trade.id)
     notices = {"confirmed": i18n.gettext("Thank you! The seller has been paid."),
                "disputed": i18n.gettext("Your dispute is open. The marketplace will look into it.")}
-    return render(request, "trade.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
-                  steps=timeline(trade), is_buyer=trade.buyer_user_id == found.user.id,
-                  can_act=trade.status in (TradeStatus.HELD, TradeStatus.SHIPPED), notice=notices.get(notice),
-                  error=None)
+    return form_once.cacheable_form(render(
+        request, "trade.html", trade=trade, seller_name=seller_name, platform_name=platform_name,
+        steps=timeline(trade, refunds, disputes), is_buyer=trade.buyer_user_id == found.user.id,
+        can_act=trade.status in (TradeStatus.HELD, TradeStatus.SHIPPED), notice=notices.get(notice), error=None))
 
 
 @router.post("/trades/{trade_id}/confirm")
-def confirm(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200)):
+def confirm(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200),
+            form_key: str = Form("", max_length=100)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
-    run_in_transaction(found.engine, lambda conn: trades.confirm(conn, trade.id, found.user.id, now=clock.now()))
-    return redirect(f"/trades/{trade.id}?notice=confirmed")
+
+    def work():
+        run_in_transaction(found.engine, lambda conn: trades.confirm(conn, trade.id, found.user.id, now=clock.now()))
+        return redirect(f"/trades/{trade.id}?notice=confirmed")
+
+    return form_once.once(found, form_key, f"confirm {trade.id}", work)
 
 
 @router.post("/trades/{trade_id}/dispute")
 def dispute(request: Request, trade_id: str, csrf_token: str = Form("", max_length=200),
-            reason: str = Form("", max_length=1000)):
+            form_key: str = Form("", max_length=100), reason: str = Form("", max_length=1000)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
-    if not reason.strip():
+    if not reason.strip():  # (before the key: the form, sent again with a reason, still works)
         return redirect(f"/trades/{trade.id}")
-    run_in_transaction(found.engine, lambda conn: trades.open_dispute(conn, trade.id, found.user.id,
-                                                                      reason=reason.strip(), now=clock.now()))
-    return redirect(f"/trades/{trade.id}?notice=disputed")
+
+    def work():
+        run_in_transaction(found.engine, lambda conn: trades.open_dispute(conn, trade.id, found.user.id,
+                                                                          reason=reason.strip(), now=clock.now()))
+        return redirect(f"/trades/{trade.id}?notice=disputed")
+
+    return form_once.once(found, form_key, f"dispute {trade.id}", work)
 
 
 @router.get("/rates")

@@ -428,3 +428,20 @@ class TestTheMarketplacesPage:
         own = log_in_browser(market, buyer["email"])
         page = own.get(urlsplit(link).path)
         assert page.status_code == 200 and "Second-hand teapots" in page.text
+
+
+class TestTheNewPagesSpeakEachLanguage:
+    WORDS = {"ru": ("Торговые площадки", "Подтвердите, что это вы", "Сменить аккаунт?"),
+             "id": ("Marketplace Anda", "Pastikan bahwa ini Anda", "Ganti akun?"),
+             "zh": ("您的商城", "确认是您本人", "切换账户？")}
+
+    @pytest.mark.parametrize("locale", sorted(WORDS))
+    def test_marketplaces_step_up_and_the_switch_prompt_are_translated(self, market, locale):
+        marketplaces, step_up, switch = self.WORDS[locale]
+        buyer = new_buyer(market)
+        b = sso_browser(market, buyer)
+        b.cookies.set("amanah_lang", locale)
+        assert marketplaces in b.get("/account/marketplaces").text
+        assert step_up in b.get(step_up_location("/account/withdraw")).text
+        stranger = new_buyer(market)
+        assert switch in open_link(b, link_token(mint_link(market, stranger))).text

@@ -26,6 +26,8 @@ from amanah.users.service import tokens
 class Caller:
     platform: platforms.Platform | None = None
     user: users.User | None = None
+    session_platform_id: str | None = None
+    """The marketplace that opened the user's session by single sign-on (a limited session)."""
 
 
 def platform_or_user(
@@ -37,7 +39,8 @@ def platform_or_user(
 ) -> Caller:
     if platform_credentials is not None and platform_credentials.credentials.startswith(platforms.KEY_PREFIX + "_"):
         return Caller(platform=require_platform(platform_credentials, engine))
-    return Caller(user=current_auth(request, user_credentials, engine, settings).user)
+    auth = current_auth(request, user_credentials, engine, settings)
+    return Caller(user=auth.user, session_platform_id=auth.platform_id)
 
 
 def credential_refusal(engine: Engine, settings: Settings, request: Request) -> AuthenticationFailed | None:

@@ -7,6 +7,11 @@ cookie-authenticated request that changes anything (any method but GET, HEAD, OP
 carry its session's CSRF token in ``X-CSRF-Token``. ``client_address`` is what log-in
 throttling counts by. The look-up is one statement in autocommit (``run_autocommit``): one
 round trip, no transaction, on every request.
+
+A session a marketplace's single sign-on link opened is limited (``UserAuth.platform_id``):
+routes that move money out or change credentials take ``current_full_user`` (or call
+``require_full_session``), and trade actions of such a session are held to that platform's
+trades (``refuse_other_platform``); both answer 403 ``step_up_required``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from amanah.core.db import run_autocommit
 from amanah.core.errors import AuthenticationFailed, PermissionDenied
 from amanah.users import service as users
 from amanah.users.service import tokens
-from amanah.users.errors import InvalidToken
+from amanah.users.errors import InvalidToken, StepUpRequired
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -47,6 +52,12 @@ class UserAuth:
     user: users.User
     access_token: str | None = None
     session_id: str | None = None
+    platform_id: str | None = None
+    """The marketplace whose sign-on link opened this session (a limited session), else None."""
+
+    @property
+    def limited(self) -> bool:
+        return self.platform_id is not None
 
 
 @dataclass(frozen=True)
@@ -94,12 +105,14 @@ def authenticate(engine: Engine, credentials: UserCredentials) -> UserAuth:
     """The user the credentials are for (one statement in autocommit), or the 401 or 403 why not."""
     now = clock.now()
     token, session_id = credentials.access_token, credentials.session_id
+    platform_id = None
     if token is not None:
         user = run_autocommit(engine, lambda conn: users.user_for_access_token(conn, token, now=now))
     else:
-        user = run_autocommit(engine, lambda conn: users.user_for_session(conn, session_id, now=now))
+        owner = run_autocommit(engine, lambda conn: users.session_owner(conn, session_id, now=now))
+        user, platform_id = (owner.user, owner.platform_id) if owner else (None, None)
     _judge(credentials, found=user is not None)
-    return UserAuth(user, access_token=token, session_id=session_id)
+    return UserAuth(user, access_token=token, session_id=session_id, platform_id=platform_id)
 
 
 def _judge(credentials: UserCredentials, *, found: bool) -> None:
@@ -140,18 +153,32 @@ class LookUpInStatement:
         return found
 
 
-def refuse_marketplace_session(conn, auth: UserAuth, *, now: datetime) -> None:
+def require_full_session(auth: UserAuth) -> None:
     """A session a marketplace's single sign-on link opened is the marketplace's doing, not the
-    person's: it may not give the consent (a seller link) that only the person can give."""
-    if auth.session_id is None:
-        return
-    row = tokens.find_active(conn, auth.session_id, tokens.Purpose.SESSION, now)
-    if row is not None and row.platform_id is not None:
-        raise PermissionDenied("Log in with your own password to answer a marketplace's request; a session opened "
-                               "from a marketplace cannot.", code="marketplace_session_not_allowed")
+    person's: it may not move money out, change credentials or give the consent (a seller
+    link, a platform's right to sign them in) that only the person can give."""
+    if auth.limited:
+        raise StepUpRequired()
+
+
+def refuse_other_platform(auth: UserAuth, platform_id: str) -> None:
+    """A limited session acts only on the trades of the platform that opened it."""
+    if auth.limited and auth.platform_id != platform_id:
+        raise StepUpRequired("This session was opened from another marketplace: it can act only on that "
+                             "marketplace's orders. Confirm it is you with your password first (POST /v1/auth/sessions).")
 
 
 async def current_user(auth: UserAuth = Depends(current_auth)) -> users.User:
+    return auth.user
+
+
+async def current_full_auth(auth: UserAuth = Depends(current_auth)) -> UserAuth:
+    """``current_auth``, refusing a limited (marketplace) session: 403 ``step_up_required``."""
+    require_full_session(auth)
+    return auth
+
+
+async def current_full_user(auth: UserAuth = Depends(current_full_auth)) -> users.User:
     return auth.user
 
 

@@ -63,3 +63,13 @@ platform_users = sa.Table(
     sa.Column("registered_here", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
+
+sso_consents = sa.Table(
+    "sso_consents",
+    metadata,
+    # The person lets this platform sign them in by single sign-on link although they have set a
+    # password ("My account → Marketplaces"); deleting the row withdraws it (migration 0021).
+    sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("platform_id", sa.String(32), sa.ForeignKey("platforms.id"), primary_key=True),
+    sa.Column("allowed_at", UTCDateTime, nullable=False),
+)

@@ -15,7 +15,7 @@ from amanah.core.errors import Conflict, InvalidRequest, NotFound, PermissionDen
 from amanah.core.ids import new_id
 from amanah.platforms import keys
 from amanah.platforms.keys import KEY_PREFIX  # noqa: F401  (the API's bearer check names it)
-from amanah.platforms.models import platform_users, platforms, sellers
+from amanah.platforms.models import platform_users, platforms, sellers, sso_consents
 from amanah.users import service as users
 
 
@@ -311,7 +311,9 @@ def buyer_for_login_link(connection: Connection, platform_id: str, *, platform_u
                          email: str) -> users.User:
     """The platform's buyer that a single sign-on link may log in: one this platform
     registered, or one who has paid one of its trades. Naming someone else's e-mail opens
-    nothing: a platform cannot log into an account it has no standing with."""
+    nothing: a platform cannot log into an account it has no standing with. Once the person
+    has set a password (claimed the account), the platform's right ends unless the person
+    allowed it under "My account → Marketplaces" (``allow_sso``)."""
     from amanah.trades.models import trades
 
     row = connection.execute(sa.select(platform_users).where(
@@ -325,7 +327,71 @@ def buyer_for_login_link(connection: Connection, platform_id: str, *, platform_u
     if not row.registered_here and paid_here is None:
         raise PermissionDenied("Single sign-on works for buyers your marketplace registered or who have paid "
                                "one of its trades.", code="sso_not_allowed", param="platform_user_id")
+    if user.has_password and not sso_allowed(connection, user.id, platform_id):
+        raise PermissionDenied("This person has set a password for their account: they log in themselves, unless "
+                               "they let your marketplace sign them in (My account → Marketplaces). Send them to the "
+                               "cabinet's log-in page instead.", code="sso_not_allowed", param="platform_user_id")
     return user
+
+
+def sso_allowed(connection: Connection, user_id: str, platform_id: str) -> bool:
+    """Whether the person lets the platform sign them in by link although they have a password."""
+    return connection.execute(sa.select(sso_consents.c.user_id).where(
+        sso_consents.c.user_id == user_id, sso_consents.c.platform_id == platform_id)).first() is not None
+
+
+def set_sso_allowed(connection: Connection, user_id: str, platform_id: str, *, allowed: bool,
+                    now: datetime) -> bool:
+    """The person's switch "let <platform> sign me in", for a platform they are linked to (any
+    other is not found); idempotent (``INSERT … ON CONFLICT DO NOTHING`` / DELETE). Withdrawing
+    also ends the sessions and unused links that platform opened for them."""
+    if not any(link.platform_id == platform_id for link in linked_platforms(connection, user_id)):
+        raise NotFound(f"No marketplace {platform_id[:40]} linked to you.", param="platform_id")
+    if allowed:
+        connection.execute(insert_on_conflict(connection, sso_consents).values(
+            user_id=user_id, platform_id=platform_id, allowed_at=now,
+        ).on_conflict_do_nothing(index_elements=["user_id", "platform_id"]))
+    else:
+        connection.execute(sso_consents.delete().where(
+            sso_consents.c.user_id == user_id, sso_consents.c.platform_id == platform_id))
+        users.end_platform_sessions(connection, user_id, platform_id, now=now)
+    return allowed
+
+
+@dataclass(frozen=True)
+class LinkedPlatform:
+    """A marketplace the person is known to: as its buyer, its seller (or asked to be), or both."""
+
+    platform_id: str
+    name: str
+    buyer: bool
+    seller_status: SellerStatus | None
+    """The person's seller link with it (the most alive one, if several), or None."""
+    sso_allowed: bool
+
+
+def linked_platforms(connection: Connection, user_id: str) -> list[LinkedPlatform]:
+    """Every platform linked to the person, by name (bounded: a person's links are few, and
+    each list is capped)."""
+    bought = set(connection.execute(sa.select(platform_users.c.platform_id).where(
+        platform_users.c.user_id == user_id).distinct().limit(limits.SELLER_LINKS_PER_USER_MAX)).scalars())
+    rank = [SellerStatus.DECLINED, SellerStatus.PENDING, SellerStatus.ACTIVE]
+    sold: dict[str, SellerStatus] = {}
+    for row in connection.execute(sa.select(sellers.c.platform_id, sellers.c.status).where(
+            sellers.c.user_id == user_id).limit(limits.SELLER_LINKS_PER_USER_MAX)):
+        status = SellerStatus(row.status)
+        if row.platform_id not in sold or rank.index(status) > rank.index(sold[row.platform_id]):
+            sold[row.platform_id] = status
+    allowed = set(connection.execute(sa.select(sso_consents.c.platform_id).where(
+        sso_consents.c.user_id == user_id)).scalars())
+    known = bought | set(sold)
+    if not known:
+        return []
+    names = dict(connection.execute(sa.select(platforms.c.id, platforms.c.name).where(
+        platforms.c.id.in_(sorted(known)))).all())
+    return sorted((LinkedPlatform(platform_id, names.get(platform_id, platform_id), platform_id in bought,
+                                  sold.get(platform_id), platform_id in allowed) for platform_id in known),
+                  key=lambda link: (link.name.lower(), link.platform_id))
 
 
 def platform_user_id_of(connection: Connection, platform_id: str, user_id: str) -> str | None:
@@ -339,4 +405,5 @@ def forget_user(connection: Connection, user_id: str) -> None:
     paying again gets a new account, not the closed one) and seller names blanked; seller rows
     stay, as trades name them."""
     connection.execute(platform_users.delete().where(platform_users.c.user_id == user_id))
+    connection.execute(sso_consents.delete().where(sso_consents.c.user_id == user_id))
     connection.execute(sellers.update().where(sellers.c.user_id == user_id).values(name=""))

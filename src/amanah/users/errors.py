@@ -74,3 +74,15 @@ class TwoFactorInvalid(AuthenticationFailed):
 
 class TwoFactorState(Conflict):
     code = "two_factor_state"
+
+
+class StepUpRequired(AppError):
+    """A session a marketplace's sign-on link opened may not do this: the person confirms with
+    their own password (and code) first, which makes the session a full one."""
+
+    type, code, http_status = "permission", "step_up_required", 403
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (
+            "This session was opened from a marketplace: confirm it is you with your password (and your two-factor "
+            "code) first. In the cabinet you are asked for it; over the API, log in with POST /v1/auth/sessions."))

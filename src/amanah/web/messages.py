@@ -26,6 +26,7 @@ def _messages() -> dict[str, str]:
         "two_factor_state": _("Two-factor sign-in is not in a state that allows this."),
         "session_expired": _("Your session has ended. Please log in again."),
         "csrf_failed": _("This form has expired. Please go back, reload the page and try again."),
+        "step_up_required": _("You came from a marketplace: confirm it is you with your password first."),
         "not_found": _("We could not find that page."),
         "service_winding_down": _("This payment service is winding down: new business is closed. You can still "
                                   "log in, pay open orders with your balance, withdraw it to a card and delete "

@@ -83,6 +83,15 @@ class SignInRequired(Exception):
     """Raised by ``require_user``: the visitor goes to the log-in page and comes back after."""
 
 
+class StepUpNeeded(Exception):
+    """Raised by ``require_full_user`` for a session a marketplace opened: the visitor confirms
+    with their password (the step-up page) and comes back to ``back`` (this page when None)."""
+
+    def __init__(self, back: str | None = None) -> None:
+        super().__init__(back)
+        self.back = back
+
+
 class FormExpired(AppError):
     type, code, http_status = "permission", "csrf_failed", 403
 
@@ -93,6 +102,12 @@ class Visitor:
     locale: str
     user: users.User | None = None
     session_id: str | None = None
+    platform_id: str | None = None
+    """The marketplace whose sign-on link opened this session (a limited one), else None."""
+
+    @property
+    def limited(self) -> bool:
+        return self.platform_id is not None
 
     @property
     def csrf_token(self) -> str:
@@ -116,14 +131,15 @@ def visitor(request: Request) -> Visitor:
         return cached
     settings = request.app.state.settings
     session_id = request.cookies.get(session_cookie_name(settings))
-    user = None
+    owner = None
     if session_id:
         with request.app.state.engine.connect() as connection:
-            user = users.user_for_session(connection, session_id, now=clock.now())
+            owner = users.session_owner(connection, session_id, now=clock.now())
+    user = owner.user if owner else None
     locale = i18n.negotiate(request.cookies.get(i18n.LOCALE_COOKIE), user.locale if user else None,
                             request.headers.get("accept-language"))
     i18n.set_locale(locale)
-    found = Visitor(request, locale, user, session_id if user else None)
+    found = Visitor(request, locale, user, session_id if user else None, owner.platform_id if owner else None)
     request.state.visitor = found
     return found
 
@@ -132,6 +148,24 @@ def require_user(request: Request) -> Visitor:
     found = visitor(request)
     if found.user is None:
         raise SignInRequired()
+    return found
+
+
+def require_full_user(request: Request, back: str | None = None) -> Visitor:
+    """``require_user`` for what a marketplace's session may not do (move money out, change
+    credentials, give consent): a limited session is sent to the step-up page first, then
+    back to ``back`` (a POST's form page) or this page."""
+    found = require_user(request)
+    if found.limited:
+        raise StepUpNeeded(back)
+    return found
+
+
+def check_full_csrf(request: Request, presented: str | None, back: str) -> Visitor:
+    """``check_csrf`` for a form a limited session may not send (``require_full_user``)."""
+    found = check_csrf(request, presented)
+    if found.limited:
+        raise StepUpNeeded(back)
     return found
 
 
@@ -221,6 +255,15 @@ def sign_in_first(request: Request, login_path: str) -> Response:
     return redirect(f"{login_path}?next={quote(target, safe='')}")
 
 
+STEP_UP_PATH = "/account/confirm-it-is-you"
+
+
+def step_up_first(request: Request, back: str | None) -> Response:
+    """To the step-up page, which sends the visitor back to ``back`` or this page after."""
+    target = back or request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(f"{STEP_UP_PATH}?next={quote(safe_next(target), safe='')}")
+
+
 class CabinetRoute(APIRoute):
     """A cabinet route: failures become HTML pages, a missing session a trip to the log-in page."""
 
@@ -232,6 +275,8 @@ class CabinetRoute(APIRoute):
                 return await handler(request)
             except SignInRequired:
                 return sign_in_first(request, "/login")
+            except StepUpNeeded as needed:
+                return step_up_first(request, needed.back)
             except AppError as error:
                 found = visitor(request)
                 i18n.set_locale(found.locale)

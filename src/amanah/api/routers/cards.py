@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
 from amanah.api.routing import Router
-from amanah.api.user_auth import current_user
+from amanah.api.user_auth import current_full_user, current_user
 from amanah.cards import service as cards
 from amanah.core import service_mode
 from amanah.core.config import Settings
@@ -51,7 +51,7 @@ class CardDeleted(BaseModel):
 @router.post("", status_code=201, response_model=CardOut, summary="Bind a card to my account",
              responses=links("card_id", {"GetCard": ("GET", "/v1/me/cards/{card_id}"),
                                          "DeleteCard": ("DELETE", "/v1/me/cards/{card_id}")}))
-def bind_card(body: CardBind, user=Depends(current_user), engine: Engine = Depends(get_engine),
+def bind_card(body: CardBind, user=Depends(current_full_user), engine: Engine = Depends(get_engine),
               settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     refuse = lambda connection: service_mode.refuse_new_business(connection, "Binding new cards")  # noqa: E731
     # Asked before the bank is called (no verification charge for nothing) and again in the
@@ -78,7 +78,7 @@ def get_card(card_id: str, user=Depends(current_user), engine: Engine = Depends(
 
 
 @router.delete("/{card_id}", response_model=CardDeleted, summary="Unbind a card (allowed in every service mode)")
-def delete_card(card_id: str, user=Depends(current_user), engine: Engine = Depends(get_engine),
+def delete_card(card_id: str, user=Depends(current_full_user), engine: Engine = Depends(get_engine),
                 now: datetime = Depends(get_now)) -> dict:
     run_in_transaction(engine, lambda c: cards.delete_card(c, user.id, card_id, now=now))
     return {"id": card_id, "deleted": True}

@@ -23,7 +23,8 @@ from amanah.api.user_auth import (
     authenticate,
     current_auth,
     current_user,
-    refuse_marketplace_session,
+    refuse_other_platform,
+    require_full_session,
     user_credentials,
 )
 from amanah.core import ids, limits
@@ -206,6 +207,8 @@ def pay(trade_id: str, body: PayBody, http: Request, credentials: UserCredential
     claim = idempotency.claim_of(http.scope)
     # The caller is looked up by the fast path's read of the trade when it makes one, else by
     # ``authenticate``: here, not in a thread hop of its own (issue #10).
+    if credentials.session_id is not None:  # a cabinet session may be a marketplace's limited one
+        _refuse_other_platform(engine, authenticate(engine, credentials), trade_id)
     caller = LookUpInStatement(credentials, now)
     request = trades.PayRequest(body.source, body.pay_currency.upper() if body.pay_currency else None,
                                 body.quote_id, body.return_url)
@@ -293,14 +296,27 @@ def _platform_or_seller(connection, caller: Caller, trade_id: str, action: str) 
     trade = trades.get_visible(connection, _viewer(caller), trade_id)
     if caller.user is not None and caller.user.id != trade.seller_user_id:
         raise PermissionDenied(f"Only the platform or the seller can {action}.", code="not_the_seller")
+    if caller.user is not None:
+        refuse_other_platform(UserAuth(caller.user, platform_id=caller.session_platform_id), trade.platform_id)
     return trade
 
 
+def _refuse_other_platform(engine: Engine, auth: UserAuth, trade_id: str) -> None:
+    """A limited (marketplace) session pays, confirms and disputes only that platform's trades."""
+    if auth.limited:
+        with engine.connect() as connection:
+            trade = trades.get_visible(connection, trades.Viewer(user_id=auth.user.id), trade_id)
+        refuse_other_platform(auth, trade.platform_id)
+
+
 @router.post("/trades/{trade_id}/confirm", response_model=TradeOut, summary="Confirm receipt (buyer)")
-def confirm(trade_id: str, user=Depends(current_user), engine: Engine = Depends(get_engine),
+def confirm(trade_id: str, auth: UserAuth = Depends(current_auth), engine: Engine = Depends(get_engine),
             settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    user = auth.user
+
     def work(connection):
-        trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
+        trade = trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
+        refuse_other_platform(auth, trade.platform_id)
         return trades.confirm(connection, trade_id, user.id, now=now)
 
     return _out(engine, settings, run_money_movement(engine, settings, work))
@@ -359,10 +375,14 @@ class DisputeBody(BaseModel):
 
 @router.post("/trades/{trade_id}/dispute", response_model=TradeOut, summary="Open a dispute (buyer)",
              responses=links("trade_id", TRADE_ACTIONS, status=200))
-def dispute(trade_id: str, body: DisputeBody, user=Depends(current_user), engine: Engine = Depends(get_engine),
-            settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+def dispute(trade_id: str, body: DisputeBody, auth: UserAuth = Depends(current_auth),
+            engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings),
+            now: datetime = Depends(get_now)) -> dict:
+    user = auth.user
+
     def work(connection):
-        trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
+        trade = trades.get_visible(connection, trades.Viewer(user_id=user.id), trade_id)
+        refuse_other_platform(auth, trade.platform_id)
         return trades.open_dispute(connection, trade_id, user.id, reason=body.reason, now=now)
 
     return _out(engine, settings, run_in_transaction(engine, work))
@@ -453,7 +473,7 @@ def list_seller_links(user=Depends(current_user), engine: Engine = Depends(get_e
 
 def _decide(seller_id: str, auth: UserAuth, engine: Engine, now: datetime, *, accept: bool) -> dict:
     def work(connection):
-        refuse_marketplace_session(connection, auth, now=now)
+        require_full_session(auth)
         return platforms.decide_seller_link(connection, auth.user.id, seller_id, accept=accept, now=now)
 
     return run_in_transaction(engine, work).to_dict()

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from amanah.api.deps import get_engine, get_settings
 from amanah.api.errors import app_error_response
 from amanah.api.routing import Router
-from amanah.api.user_auth import UserAuth, client_address, current_auth, current_user, session_cookie_name
+from amanah.api.user_auth import (UserAuth, client_address, current_auth, current_full_auth, current_full_user,
+                                   current_user, session_cookie_name)
 from amanah.core import limits
 from amanah.core.clock import clock
 from amanah.core.config import Settings
@@ -162,7 +163,7 @@ def resend_verification(user: users.User = Depends(current_user), engine: Engine
 
 @router.post("/v1/me/two-factor", response_model=schemas.TwoFactorSetupOut,
              summary="Start turning on two-factor sign-in: a secret and its QR code")
-def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(current_user),
+def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(current_full_user),
                      engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
     now = clock.now()
     setup = run_in_transaction(engine, lambda conn: users.begin_two_factor(
@@ -173,7 +174,7 @@ def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(curr
 
 @router.post("/v1/me/two-factor/confirm", response_model=schemas.RecoveryCodesOut,
              summary="Turn two-factor sign-in on with a code from the app; returns recovery codes")
-def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(current_user),
+def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(current_full_user),
                        engine: Engine = Depends(get_engine)) -> schemas.RecoveryCodesOut:
     now = clock.now()
     codes = run_in_transaction(engine, lambda conn: users.confirm_two_factor(conn, user.id, code=body.code, now=now))
@@ -182,7 +183,7 @@ def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(curren
 
 @router.post("/v1/me/two-factor/disable", response_model=schemas.UserOut,
              summary="Turn two-factor sign-in off (password and a code or recovery code)")
-def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depends(current_user),
+def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depends(current_full_user),
                        engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
     now = clock.now()
     outcome = run_in_transaction(engine, lambda conn: users.disable_two_factor(
@@ -193,7 +194,7 @@ def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depend
 
 @router.post("/v1/me/password", response_model=schemas.UserOut, responses=_LOGIN_RESPONSES,
              summary="Change my password (the current one is required); signs out every other session and token")
-def change_password(body: schemas.PasswordChange, auth: UserAuth = Depends(current_auth),
+def change_password(body: schemas.PasswordChange, auth: UserAuth = Depends(current_full_auth),
                     engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
     now = clock.now()
     try:

@@ -1,7 +1,7 @@
 """Platform keys that can be rotated and revoked (issue 27): ``platform_keys``.
 
 Revision ID: 0023_platform_keys
-Revises: 0020_seller_consent
+Revises: 0021_sso_consent
 Create Date: 2026-12-07
 
 A platform had one key, its hash in ``platforms.key_hash``; a leaked key could only be changed by
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_platform_keys"
-down_revision = "0020_seller_consent"
+down_revision = "0021_sso_consent"
 branch_labels = None
 depends_on = None
 

@@ -3,6 +3,13 @@
 A session id is rotated at every log-in (``start_session(replacing=…)`` revokes the one the
 browser had), and each session has its own CSRF token (``tokens.csrf_token_for``). The web
 cabinet puts the session id in a ``__Host-`` cookie (Secure, HttpOnly, SameSite=Lax).
+
+A session a marketplace's single sign-on link opened is *limited* (it carries the platform's
+id): the marketplace made it, not the person, and a marketplace is a guest. It may read the
+person's balance and history and pay that platform's trades; anything that moves money out or
+changes credentials asks for step-up (``step_up``: the password, and the code when two-factor
+is on, throttled like a log-in), which replaces it with a full session. So a platform that
+mints a link for someone never holds more than a checkout, and two-factor is never skipped.
 """
 
 from __future__ import annotations
@@ -14,10 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from amanah.core import limits
+from amanah.core.config import Settings
+from amanah.core.errors import AuthenticationFailed
 from amanah.users.errors import InvalidLink
-from amanah.users.models import user_tokens
+from amanah.users.models import user_tokens, users
 from amanah.users.service import tokens
 from amanah.users.service.accounts import User, get_user, user_row
+from amanah.users.service.login import log_in
+from amanah.users.service.outcome import Outcome, failed
 from amanah.users.service.tokens import Purpose
 
 
@@ -48,6 +59,20 @@ class SessionInfo:
     user_agent: str | None
     platform_id: str | None
     current: bool
+
+
+@dataclass(frozen=True)
+class SessionOwner:
+    """Whose a cabinet session is, and whether a marketplace opened it."""
+
+    user: User
+    platform_id: str | None
+    """The marketplace whose single sign-on link opened the session (a limited session), or
+    None for a session the person opened with their own password (a full one)."""
+
+    @property
+    def limited(self) -> bool:
+        return self.platform_id is not None
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,55 @@ def start_session(conn: Connection, user_id: str, *, replacing: str | None = Non
 def user_for_session(conn: Connection, session_id: str, *, now: datetime) -> User | None:
     row = tokens.user_of_active(conn, session_id, Purpose.SESSION, now)
     return None if row is None else User.from_row(row)
+
+
+def session_owner(conn: Connection, session_id: str, *, now: datetime) -> SessionOwner | None:
+    """The session's user and the marketplace that opened it, if it is current: one statement
+    (every cabinet request, and every API request with the session cookie, asks this)."""
+    if not tokens.well_formed(session_id, Purpose.SESSION):
+        return None
+    row = conn.execute(_session_owner, {"token_hash": tokens.digest(session_id), "now": now}).first()
+    return None if row is None else SessionOwner(User.from_row(row), row.session_platform_id)
+
+
+_session_owner = sa.select(users, user_tokens.c.platform_id.label("session_platform_id")).join(
+    user_tokens, user_tokens.c.user_id == users.c.id).where(
+    user_tokens.c.token_hash == sa.bindparam("token_hash"), user_tokens.c.purpose == Purpose.SESSION.value,
+    user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None),
+    user_tokens.c.expires_at > sa.bindparam("now", type_=user_tokens.c.expires_at.type))
+
+
+def step_up(conn: Connection, settings: Settings, session_id: str, *, password: str, client_address: str,
+            totp_code: str | None = None, recovery_code: str | None = None, captcha_id: str | None = None,
+            captcha_answer: str | None = None, user_agent: str | None = None,
+            now: datetime) -> Outcome[Session | None]:
+    """A limited session's person proves it is them: the password (and the second factor when
+    it is on), checked exactly as a log-in of that account is (same throttle, captcha and
+    single-use codes). On success the limited session ends and a full one (a new id) starts;
+    None when the session was full already. The caller commits, then raises (``Outcome``), so
+    failures are counted."""
+    owner = session_owner(conn, session_id, now=now)
+    if owner is None:
+        return failed(AuthenticationFailed("Your session has ended; log in again.", code="session_expired"))
+    if not owner.limited:
+        return Outcome(None)
+    checked = log_in(conn, settings, email=owner.user.email, password=password, client_address=client_address,
+                     totp_code=totp_code, recovery_code=recovery_code, captcha_id=captcha_id,
+                     captcha_answer=captcha_answer, now=now)
+    if checked.error:
+        return checked
+    assert checked.value.id == owner.user.id, "one account per e-mail address"
+    return Outcome(start_session(conn, owner.user.id, replacing=session_id, user_agent=user_agent, now=now))
+
+
+def end_platform_sessions(conn: Connection, user_id: str, platform_id: str, *, now: datetime) -> int:
+    """Ends every limited session and unused login link the platform opened for the user (the
+    person withdrew its right to sign them in); how many ended."""
+    result = conn.execute(user_tokens.update().where(
+        user_tokens.c.user_id == user_id, user_tokens.c.platform_id == platform_id,
+        user_tokens.c.purpose.in_([Purpose.SESSION.value, Purpose.LOGIN_LINK.value]),
+        user_tokens.c.used_at.is_(None), user_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
+    return result.rowcount
 
 
 def verify_csrf(session_id: str, csrf_token: str | None) -> bool:
@@ -149,6 +223,13 @@ def create_login_link(conn: Connection, *, platform_id: str, user_id: str, base_
     issued = tokens.issue(conn, user_id=user_id, purpose=Purpose.LOGIN_LINK, ttl_s=limits.LOGIN_LINK_TTL_S,
                           now=now, platform_id=platform_id)
     return f"{base_url.rstrip('/')}/sso/login?token={issued.secret}"
+
+
+def login_link_owner(conn: Connection, token: str, *, now: datetime) -> User | None:
+    """Whom a current login link is for, without using it up (to ask a signed-in visitor
+    before switching accounts); None when the link is not usable."""
+    row = tokens.find_active(conn, token, Purpose.LOGIN_LINK, now)
+    return None if row is None else get_user(conn, row.user_id)
 
 
 def consume_login_link(conn: Connection, token: str, *, now: datetime,

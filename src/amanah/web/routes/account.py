@@ -13,7 +13,8 @@ from amanah.core.db import run_in_transaction
 from amanah.core.errors import AppError, InvalidRequest
 from amanah.users import service as users
 from amanah.web import i18n, messages
-from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user
+from amanah.web.pages import (CabinetRoute, check_csrf, check_full_csrf, redirect, render, require_full_user,
+                              require_user)
 from amanah.web.wallet_view import balances
 
 router = Router(route_class=CabinetRoute, include_in_schema=False)
@@ -42,7 +43,7 @@ def _notice(key: str) -> str | None:
 
 @router.get("/account/cards")
 def cards_page(request: Request, notice: str = ""):
-    found = require_user(request)
+    found = require_full_user(request)
     with found.engine.connect() as connection:
         user_cards = cards.list_cards(connection, found.user.id)
     return render(request, "cards.html", cards=user_cards, notice=_notice(notice), error=None, values={})
@@ -70,7 +71,7 @@ def bind_from_form(found, *, number: str, expiry: str, cvc: str, holder_name: st
 def bind(request: Request, csrf_token: str = Form("", max_length=200), number: str = Form("", max_length=30),
          expiry: str = Form("", max_length=7), cvc: str = Form("", max_length=4),
          holder_name: str = Form("", max_length=200)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/cards")
     try:
         bind_from_form(found, number=number, expiry=expiry, cvc=cvc, holder_name=holder_name)
     except AppError as error:
@@ -83,7 +84,7 @@ def bind(request: Request, csrf_token: str = Form("", max_length=200), number: s
 
 @router.post("/account/cards/{card_id}/delete")
 def delete(request: Request, card_id: str, csrf_token: str = Form("", max_length=200)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/cards")
     run_in_transaction(found.engine, lambda conn: cards.delete_card(conn, found.user.id, card_id[:40], now=clock.now()))
     return redirect("/account/cards?notice=card_deleted")
 
@@ -117,7 +118,7 @@ def describe_device(user_agent: str | None) -> str:
 
 @router.get("/account/security")
 def security(request: Request, notice: str = ""):
-    found = require_user(request)
+    found = require_full_user(request)
     return _security(request, found, notice=_notice(notice))
 
 
@@ -127,7 +128,7 @@ def change_password(request: Request, csrf_token: str = Form("", max_length=200)
                     new_password_again: str = Form("", max_length=200)):
     """Changes the password in place (the current one is required); every other session and
     token of the user ends, this one stays, and a notice is e-mailed."""
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     if new_password != new_password_again:
         return _security(request, found, status_code=400,
                          password_error=i18n.gettext("The two passwords are not the same."))
@@ -143,7 +144,7 @@ def change_password(request: Request, csrf_token: str = Form("", max_length=200)
 
 @router.post("/account/security/sessions/{session_ref}/end")
 def end_session(request: Request, session_ref: str, csrf_token: str = Form("", max_length=200)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     run_in_transaction(found.engine, lambda conn: users.end_session_by_id(conn, found.user.id, session_ref[:20],
                                                                           now=clock.now()))
     return redirect("/account/security?notice=session_ended")
@@ -151,7 +152,7 @@ def end_session(request: Request, session_ref: str, csrf_token: str = Form("", m
 
 @router.post("/account/security/sessions/end-others")
 def end_other_sessions(request: Request, csrf_token: str = Form("", max_length=200)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     run_in_transaction(found.engine, lambda conn: users.end_other_sessions(conn, found.user.id, found.session_id,
                                                                            now=clock.now()))
     return redirect("/account/security?notice=other_sessions_ended")
@@ -159,7 +160,7 @@ def end_other_sessions(request: Request, csrf_token: str = Form("", max_length=2
 
 @router.post("/account/security/verify-email")
 def resend_verification(request: Request, csrf_token: str = Form("", max_length=200)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     run_in_transaction(found.engine, lambda conn: users.send_email_verification(conn, found.user.id, now=clock.now()))
     return redirect("/account/security?notice=verification_sent")
 
@@ -167,7 +168,7 @@ def resend_verification(request: Request, csrf_token: str = Form("", max_length=
 @router.post("/account/security/two-factor")
 def two_factor_begin(request: Request, csrf_token: str = Form("", max_length=200),
                      password: str = Form("", max_length=200)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     try:
         setup = run_in_transaction(found.engine, lambda conn: users.begin_two_factor(
             conn, found.settings, found.user.id, password=password, now=clock.now())).unwrap()
@@ -178,7 +179,7 @@ def two_factor_begin(request: Request, csrf_token: str = Form("", max_length=200
 
 @router.post("/account/security/two-factor/confirm")
 def two_factor_confirm(request: Request, csrf_token: str = Form("", max_length=200), code: str = Form("", max_length=16)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     try:
         codes = run_in_transaction(found.engine, lambda conn: users.confirm_two_factor(
             conn, found.user.id, code=code.replace(" ", ""), now=clock.now()))
@@ -190,7 +191,7 @@ def two_factor_confirm(request: Request, csrf_token: str = Form("", max_length=2
 @router.post("/account/security/two-factor/disable")
 def two_factor_disable(request: Request, csrf_token: str = Form("", max_length=200),
                        password: str = Form("", max_length=200), code: str = Form("", max_length=40)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/security")
     code = code.replace(" ", "")
     totp, recovery = (code, None) if code.isdigit() else (None, code or None)
     try:

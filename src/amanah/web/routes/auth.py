@@ -1,6 +1,7 @@
 """Signing in and out: log in (with the two-factor step and, after failures, a captcha), register,
 forgot password → e-mailed link → new password, e-mail verification, single sign-on from a
-marketplace, log out, and the language switcher."""
+marketplace (asking before it switches accounts), step-up of a marketplace's limited session
+("confirm it is you"), log out, and the language switcher."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from amanah.core.clock import clock
 from amanah.core.db import run_in_transaction
 from amanah.core.errors import AppError
 from amanah.users import service as users
-from amanah.users.errors import TooManyAttempts, TwoFactorRequired
+from amanah.users.errors import InvalidLink, TooManyAttempts, TwoFactorRequired
 from amanah.web import i18n, messages
-from amanah.web.pages import (CabinetRoute, check_csrf, check_same_origin, redirect, render, safe_next,
-                              visitor)
+from amanah.web.pages import (STEP_UP_PATH, CabinetRoute, check_csrf, check_same_origin, redirect, render,
+                              require_user, safe_next, visitor)
 
 router = Router(route_class=CabinetRoute, include_in_schema=False)
 
@@ -204,21 +205,118 @@ def sso_page(request: Request, token: str = Query("", max_length=200), next: str
 
 
 @router.post("/sso/login")
-def sso_login(request: Request, token: str = Form("", max_length=200), next: str = Form("", max_length=500)):
+def sso_login(request: Request, token: str = Form("", max_length=200), next: str = Form("", max_length=500),
+              switch: str = Form("", max_length=8), csrf_token: str = Form("", max_length=200)):
+    """Uses the link up and opens a limited session bound to its platform. A visitor signed in
+    as someone else is asked first (a link can be a stranger's, planted to switch them into an
+    account they would then pay from): only the answer "continue", carrying the current
+    session's CSRF token, switches. A visitor already fully signed in as the link's person
+    keeps that session (a link never downgrades it)."""
     check_same_origin(request)
     found = visitor(request)
     previous = request.cookies.get(session_cookie_name(found.settings))
     now = clock.now()
+    if found.user is not None:
+        with found.engine.connect() as connection:
+            other = users.login_link_owner(connection, token, now=now)
+        if other is None:
+            raise InvalidLink()
+        confirmed = switch == "yes" and users.verify_csrf(found.session_id, csrf_token)
+        if other.id != found.user.id and not confirmed:
+            return render(request, "sso_switch.html", other=other, token=token, next=safe_next(next))
 
     def work(conn):
         use = users.consume_login_link(conn, token, now=now)
+        if found.user is not None and use.user.id == found.user.id and not found.limited:
+            return None
         return users.start_session(conn, use.user.id, replacing=previous, platform_id=use.platform_id,
                                    user_agent=request.headers.get("user-agent"), now=now)
 
     session = run_in_transaction(found.engine, work)
     response = redirect(safe_next(next))
-    _set_session_cookie(request, response, session)
+    if session is not None:
+        _set_session_cookie(request, response, session)
     return response
+
+
+@router.get(STEP_UP_PATH)
+def step_up_page(request: Request, next: str = Query("", max_length=500)):
+    """A session a marketplace opened asks the person for their password (and code) before it
+    may move money out or change credentials; a full session goes straight on."""
+    found = require_user(request)
+    if not found.limited:
+        return redirect(safe_next(next))
+    return _step_up(request, found, next=safe_next(next))
+
+
+def _step_up(request: Request, found, *, next: str, status_code: int = 200, step: str = "password",
+             password: str = "", error: str | None = None, captcha=None, sent: bool = False):
+    with found.engine.connect() as connection:
+        platform = _platform_name(connection, found.platform_id)
+    if not found.user.has_password and captcha is None and not sent:
+        captcha = new_captcha(request)
+    return render(request, "step_up.html", status_code=status_code, next=next, step=step, password=password,
+                  error=error, captcha=captcha, platform_name=platform, sent=sent)
+
+
+def _platform_name(connection, platform_id: str) -> str:
+    from amanah.platforms import service as platforms
+
+    try:
+        return platforms.get_platform(connection, platform_id).name
+    except AppError:
+        return platform_id
+
+
+@router.post(STEP_UP_PATH)
+def step_up(request: Request, csrf_token: str = Form("", max_length=200), password: str = Form("", max_length=200),
+            next: str = Form("", max_length=500), totp_code: str = Form("", max_length=16),
+            recovery_code: str = Form("", max_length=40), captcha_id: str = Form("", max_length=64),
+            captcha_answer: str = Form("", max_length=32)):
+    found = check_csrf(request, csrf_token)
+    next = safe_next(next)
+    if not found.limited:
+        return redirect(next)
+    settings, now = found.settings, clock.now()
+    try:
+        session = run_in_transaction(found.engine, lambda conn: users.step_up(
+            conn, settings, found.session_id, password=password, client_address=client_address(request, settings),
+            totp_code=totp_code.replace(" ", "") or None, recovery_code=recovery_code or None,
+            captcha_id=captcha_id or None, captcha_answer=captcha_answer or None,
+            user_agent=request.headers.get("user-agent"), now=now)).unwrap()
+    except TwoFactorRequired:
+        return _step_up(request, found, next=next, step="two_factor", password=password)
+    except AppError as error:
+        two_factor = bool(totp_code or recovery_code) and error.code == "two_factor_invalid"
+        wants_captcha = isinstance(error, TooManyAttempts) or error.code == "captcha_invalid"
+        return _step_up(request, found, next=next, status_code=error.http_status,
+                        step="two_factor" if two_factor else "password", password=password if two_factor else "",
+                        error=messages.friendly(error, found.locale),
+                        captcha=new_captcha(request) if wants_captcha else None)
+    response = redirect(next)
+    if session is not None:
+        _set_session_cookie(request, response, session)
+    return response
+
+
+@router.post(STEP_UP_PATH + "/set-password")
+def step_up_by_mail(request: Request, csrf_token: str = Form("", max_length=200), next: str = Form("", max_length=500),
+                    captcha_id: str = Form("", max_length=64), captcha_answer: str = Form("", max_length=32)):
+    """A person who never chose a password (registered by a marketplace) proves the mailbox
+    instead: a link to choose one is e-mailed (behind a captcha, as "forgot password" is)."""
+    found = check_csrf(request, csrf_token)
+    now = clock.now()
+
+    def work(conn) -> bool:
+        if not users.consume_captcha(conn, captcha_id, captcha_answer, now=now):
+            return False
+        users.request_password_reset(conn, email=found.user.email, now=now)
+        return True
+
+    if not run_in_transaction(found.engine, work):
+        return _step_up(request, found, next=safe_next(next), status_code=400,
+                        error=messages.friendly(AppError("", code="captcha_invalid"), found.locale))
+    return _step_up(request, found, next=safe_next(next), sent=True)
 
 
 @router.post("/language")

@@ -20,7 +20,7 @@ from amanah.platforms import service as platforms
 from amanah.trades import service as trades
 from amanah.trades.states import TradeStatus
 from amanah.web import form_once, i18n, messages
-from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user, visitor
+from amanah.web.pages import CabinetRoute, StepUpNeeded, check_csrf, redirect, render, require_user, visitor
 from amanah.web.routes.account import bind_from_form
 from amanah.web.timeline import timeline
 from amanah.web.wallet_view import available_in
@@ -39,6 +39,13 @@ def _load(found, trade_id: str) -> tuple[trades.Trade, str, str]:
         seller = platforms.get_seller(connection, trade.platform_id, trade.seller_id)
         platform = platforms.get_platform(connection, trade.platform_id)
     return trade, seller.name, platform.name
+
+
+def _own_platform_only(found, trade: trades.Trade, back: str | None = None) -> None:
+    """A session a marketplace opened pays, confirms and disputes that marketplace's orders
+    only; anything else first asks the person to confirm it is them."""
+    if found.limited and found.platform_id != trade.platform_id:
+        raise StepUpNeeded(back)
 
 
 def _checkout(request: Request, found, trade_id: str, *, error: str | None = None, status_code: int = 200,
@@ -68,6 +75,8 @@ def _default_source(trade: trades.Trade, balance: int, user_cards: list) -> str:
 @router.get("/checkout/{trade_id}")
 def checkout(request: Request, trade_id: str):
     found = require_user(request)
+    trade, _seller, _platform = _load(found, trade_id)
+    _own_platform_only(found, trade)
     return _checkout(request, found, trade_id)
 
 
@@ -100,6 +109,9 @@ def pay(request: Request, trade_id: str, csrf_token: str = Form("", max_length=2
         holder_name: str = Form("", max_length=200)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
+    _own_platform_only(found, trade, f"/checkout/{trade.id}")
+    if source == "new_card" and found.limited:  # binding a card is the person's own act
+        raise StepUpNeeded(f"/checkout/{trade.id}")
     code = pay_currency.upper() or trade.currency
 
     def work():
@@ -195,6 +207,7 @@ def confirm(request: Request, trade_id: str, csrf_token: str = Form("", max_leng
             form_key: str = Form("", max_length=100)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
+    _own_platform_only(found, trade, f"/trades/{trade.id}")
 
     def work():
         run_in_transaction(found.engine, lambda conn: trades.confirm(conn, trade.id, found.user.id, now=clock.now()))
@@ -208,6 +221,7 @@ def dispute(request: Request, trade_id: str, csrf_token: str = Form("", max_leng
             form_key: str = Form("", max_length=100), reason: str = Form("", max_length=1000)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
+    _own_platform_only(found, trade, f"/trades/{trade.id}")
     if not reason.strip():  # (before the key: the form, sent again with a reason, still works)
         return redirect(f"/trades/{trade.id}")
 

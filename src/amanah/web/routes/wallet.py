@@ -10,7 +10,7 @@ from amanah.core.clock import clock
 from amanah.core.errors import AppError
 from amanah.money import Money, currency
 from amanah.web import form_once, i18n, messages
-from amanah.web.pages import CabinetRoute, check_csrf, redirect, render, require_user
+from amanah.web.pages import CabinetRoute, check_full_csrf, redirect, render, require_full_user, require_user
 from amanah.web.routes.trades import E_WALLETS
 from amanah.web.wallet_view import balances
 
@@ -38,7 +38,7 @@ def _amount(text: str, code: str, locale: str) -> Money:
 
 @router.get("/account/top-up")
 def top_up_page(request: Request):
-    found = require_user(request)
+    found = require_full_user(request)
     return _form(request, "topup.html", found)
 
 
@@ -47,7 +47,7 @@ def top_up_page(request: Request):
 def top_up(request: Request, csrf_token: str = Form("", max_length=200), form_key: str = Form("", max_length=100),
            amount: str = Form("", max_length=40), currency_code: str = Form("USD", alias="currency", max_length=3),
            source: str = Form("", max_length=40)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/top-up")
     values = {"amount": amount, "currency": currency_code, "source": source}
 
     def work():
@@ -70,13 +70,13 @@ def top_up(request: Request, csrf_token: str = Form("", max_length=200), form_ke
 @router.get("/account/top-up/done")
 def top_up_back(request: Request):
     """Where the bank's (or e-wallet's) page sends the payer back: the balances tell the outcome."""
-    found = require_user(request)
+    found = require_full_user(request)
     return _form(request, "topup.html", found, result={"status": "returned"})
 
 
 @router.get("/account/top-up/{topup_id}")
 def top_up_result(request: Request, topup_id: str):
-    found = require_user(request)
+    found = require_full_user(request)
     with found.engine.connect() as connection:
         made = _wallet().get_topup(connection, found.user.id, topup_id[:40])
     return _form(request, "topup.html", found, result=made)
@@ -84,7 +84,7 @@ def top_up_result(request: Request, topup_id: str):
 
 @router.get("/account/withdraw")
 def withdraw_page(request: Request):
-    found = require_user(request)
+    found = require_full_user(request)
     return _form(request, "withdraw.html", found)
 
 
@@ -93,7 +93,7 @@ def withdraw_page(request: Request):
 def withdraw(request: Request, csrf_token: str = Form("", max_length=200), form_key: str = Form("", max_length=100),
              amount: str = Form("", max_length=40), currency_code: str = Form("USD", alias="currency", max_length=3),
              card_id: str = Form("", max_length=40)):
-    found = check_csrf(request, csrf_token)
+    found = check_full_csrf(request, csrf_token, "/account/withdraw")
     values = {"amount": amount, "currency": currency_code, "card_id": card_id}
 
     def work():

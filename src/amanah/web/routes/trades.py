@@ -110,15 +110,19 @@ def pay(request: Request, trade_id: str, csrf_token: str = Form("", max_length=2
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
     _own_platform_only(found, trade, f"/checkout/{trade.id}")
-    if source == "new_card" and found.limited:  # binding a card is the person's own act
-        raise StepUpNeeded(f"/checkout/{trade.id}")
     code = pay_currency.upper() or trade.currency
 
     def work():
         chosen = source
+        used_once = None
         try:
             if chosen == "new_card":
                 chosen = bind_from_form(found, number=number, expiry=expiry, cvc=cvc, holder_name=holder_name).id
+                if found.limited:
+                    # A marketplace's session pays with a card typed in here, but does not keep it:
+                    # binding a card to the account is the person's own act (step-up), so no
+                    # platform can leave a card of its own behind for a later withdrawal.
+                    used_once = chosen
             paying = trades.PayRequest(chosen, code if code != trade.currency else None,
                                        quote_id or None if code != trade.currency else None,
                                        f"{found.settings.base_url}/checkout/{trade.id}/result")
@@ -130,7 +134,11 @@ def pay(request: Request, trade_id: str, csrf_token: str = Form("", max_length=2
                                               now=clock.now())
         except AppError as error:
             return _checkout(request, found, trade.id, error=messages.friendly(error, found.locale),
-                             status_code=error.http_status, chosen=chosen, pay_currency=code)
+                             status_code=error.http_status, chosen=source if used_once else chosen, pay_currency=code)
+        finally:
+            if used_once is not None:  # the charge, once started, no longer needs the card's number
+                run_in_transaction(found.engine, lambda conn: cards.delete_card(conn, found.user.id, used_once,
+                                                                                now=clock.now()))
         if paid.payment_status == "requires_action" and paid.charge_id:
             with found.engine.connect() as connection:
                 action = charges.get_charge(connection, paid.charge_id).action_url

@@ -271,15 +271,26 @@ class TestWhatALimitedSessionMayDo:
         assert page.status_code == 303 and page.headers["location"].startswith(STEP_UP)
         assert market.wallet(buyer["id"]).available == 5_000
 
-    def test_paying_with_a_new_card_binds_it_so_it_asks_first(self, market):
+    def test_it_pays_with_a_new_card_but_cannot_withdraw_to_it(self, market):
+        """The seed's story: a buyer the purchase registered lands on the checkout from the
+        marketplace and pays by card. The card stays bound, but no money goes out to it
+        without the person's own step-up."""
         buyer = new_buyer(market)
+        market.fund(buyer["id"], 3_000)
         trade_id = buyer["trade"]["id"]
-        b = sso_browser(market, buyer)
+        b = sso_browser(market, buyer, next=f"/checkout/{trade_id}")
         posted = b.post(f"/checkout/{trade_id}/pay", data={
             "csrf_token": csrf(b), "source": "new_card", "number": VISA["number"], "expiry": "12/35", "cvc": "123",
             "holder_name": "B SHOP"})
-        assert posted.status_code == 303 and posted.headers["location"] == step_up_location(f"/checkout/{trade_id}")
-        assert cards_of(market, buyer["id"]) == []
+        assert posted.status_code == 303 and posted.headers["location"] == f"/checkout/{trade_id}/result"
+        [card] = cards_of(market, buyer["id"])
+        refused = b.post("/v1/me/withdrawals", json={"amount": 3_000, "currency": "USD", "card_id": card["id"]},
+                         headers=api_headers(b))
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "step_up_required"
+        form = b.post("/account/withdraw", data={"csrf_token": csrf(b), "amount": "30", "currency": "USD",
+                                                 "card_id": card["id"]})
+        assert form.status_code == 303 and form.headers["location"] == step_up_location("/account/withdraw")
+        assert market.wallet(buyer["id"]).available == 3_000
 
     def test_a_person_without_a_password_proves_the_mailbox_instead(self, market):
         buyer = new_buyer(market)

@@ -94,9 +94,10 @@ def pay(request: Request, trade_id: str, csrf_token: str = Form("", max_length=2
         holder_name: str = Form("", max_length=200)):
     found = check_csrf(request, csrf_token)
     trade, _seller, _platform = _load(found, trade_id)
+    # Paying with a new card (which stays bound for next time) is part of paying this
+    # platform's trade, so a marketplace's session may: the card's holder pays, and nothing can
+    # ever move money out *to* a card (withdrawal) without step-up.
     _own_platform_only(found, trade, f"/checkout/{trade.id}")
-    if source == "new_card" and found.limited:  # binding a card is the person's own act
-        raise StepUpNeeded(f"/checkout/{trade.id}")
     code = pay_currency.upper() or trade.currency
     try:
         if source == "new_card":

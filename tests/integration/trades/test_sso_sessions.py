@@ -215,6 +215,18 @@ class TestTheIssuesTakeover:
         assert b.get("/account/withdraw").status_code == 200
         assert b.post("/v1/me/cards", json=VISA, headers=api_headers(b)).status_code == 201
 
+    def test_over_the_api_the_person_steps_up_by_logging_in(self, market, claimed_victim):
+        victim, totp = claimed_victim
+        b = sso_browser(market, victim)
+        without_code = b.post("/v1/auth/sessions", json={"email": victim["email"], "password": PASSWORD})
+        assert without_code.status_code == 401 and without_code.json()["error"]["code"] == "two_factor_required"
+        assert b.post("/v1/me/cards", json=VISA, headers=api_headers(b)).status_code == 403
+        stepped = b.post("/v1/auth/sessions", json={"email": victim["email"], "password": PASSWORD,
+                                                    "totp_code": next_code(totp)})
+        assert stepped.status_code == 200, stepped.text
+        assert sessions_of(market, victim["id"]) == [""]
+        assert b.post("/v1/me/cards", json=VISA, headers={"X-CSRF-Token": stepped.json()["csrf_token"]}).status_code == 201
+
     def test_a_used_code_does_not_step_up_twice(self, market, claimed_victim):
         victim, totp = claimed_victim
         code = next_code(totp)

@@ -468,3 +468,28 @@ class TestTheNewPagesSpeakEachLanguage:
         assert step_up in b.get(step_up_location("/account/withdraw")).text
         stranger = new_buyer(market)
         assert switch in open_link(b, link_token(mint_link(market, stranger))).text
+
+
+@pytest.mark.postgres_only
+class TestStepUpRaces:
+    def test_ten_step_ups_of_one_session_at_once_make_one_full_session(self, market):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        buyer = new_buyer(market)
+        claim(market, buyer)
+        allow_sso(market, buyer)
+        b = sso_browser(market, buyer)
+        cookie, token = b.cookies[COOKIE], csrf(b)
+        barrier = threading.Barrier(10)
+
+        def step_up_once(_):
+            page_client = browser(market)
+            page_client.cookies.set(COOKIE, cookie)
+            barrier.wait()
+            return page_client.post(STEP_UP, data={"csrf_token": token, "password": PASSWORD,
+                                                   "next": "/account"}).status_code
+
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(step_up_once, range(10)))
+        assert sessions_of(market, buyer["id"]) == [""], answers  # one full session, whoever won

@@ -17,11 +17,11 @@ from amanah.api.deps import get_engine, get_now, get_settings, run_money_movemen
 from amanah.api.links import TRADE_ACTIONS, links
 from amanah.api.routing import Router
 from amanah.api.user_auth import (
+    STEP_UP,
     LookUpInStatement,
     UserAuth,
     UserCredentials,
     authenticate,
-    STEP_UP,
     current_auth,
     current_user,
     refuse_other_platform,

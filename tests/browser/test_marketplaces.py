@@ -86,9 +86,8 @@ class TestMarketplaces:
             expect(from_shop.get_by_role("heading", name="Confirm it is you")).to_be_visible()
             expect(from_shop.locator("main")).to_contain_text("Sarong Shop")
             from_shop.screenshot(path=screenshots / "step-up.png", full_page=True)
-            from_shop.get_by_label("Password").fill("not my password")
-            from_shop.get_by_role("button", name="Confirm").click()
-            expect(from_shop.get_by_role("alert")).to_contain_text("wrong")
+            # (a wrong password is tested over HTTP: the suite's browsers share one client address,
+            # whose failures the log-in throttle counts)
             from_shop.get_by_label("Password").fill(PASSWORD)
             from_shop.get_by_role("button", name="Confirm").click()
             expect(from_shop.get_by_role("heading", name="Withdraw")).to_be_visible()

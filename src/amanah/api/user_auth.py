@@ -168,6 +168,12 @@ def refuse_other_platform(auth: UserAuth, platform_id: str) -> None:
                              "marketplace's orders. Confirm it is you with your password first (POST /v1/auth/sessions).")
 
 
+STEP_UP = {403: {"description": "`step_up_required`: a session a marketplace's single sign-on link opened may "
+                                "not do this; the person logs in with their password first (`POST /v1/auth/sessions`, "
+                                "or the cabinet's step-up page). Also `csrf_failed` for a session without its token."}}
+"""The answer every route taking ``current_full_user`` documents (``responses=``)."""
+
+
 async def current_user(auth: UserAuth = Depends(current_auth)) -> users.User:
     return auth.user
 

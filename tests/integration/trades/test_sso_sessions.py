@@ -215,6 +215,18 @@ class TestTheIssuesTakeover:
         assert b.get("/account/withdraw").status_code == 200
         assert b.post("/v1/me/cards", json=VISA, headers=api_headers(b)).status_code == 201
 
+    def test_over_the_api_the_person_steps_up_by_logging_in(self, market, claimed_victim):
+        victim, totp = claimed_victim
+        b = sso_browser(market, victim)
+        without_code = b.post("/v1/auth/sessions", json={"email": victim["email"], "password": PASSWORD})
+        assert without_code.status_code == 401 and without_code.json()["error"]["code"] == "two_factor_required"
+        assert b.post("/v1/me/cards", json=VISA, headers=api_headers(b)).status_code == 403
+        stepped = b.post("/v1/auth/sessions", json={"email": victim["email"], "password": PASSWORD,
+                                                    "totp_code": next_code(totp)})
+        assert stepped.status_code == 200, stepped.text
+        assert sessions_of(market, victim["id"]) == [""]
+        assert b.post("/v1/me/cards", json=VISA, headers={"X-CSRF-Token": stepped.json()["csrf_token"]}).status_code == 201
+
     def test_a_used_code_does_not_step_up_twice(self, market, claimed_victim):
         victim, totp = claimed_victim
         code = next_code(totp)
@@ -271,19 +283,28 @@ class TestWhatALimitedSessionMayDo:
         assert page.status_code == 303 and page.headers["location"].startswith(STEP_UP)
         assert market.wallet(buyer["id"]).available == 5_000
 
-    def test_paying_with_a_new_card_pays_but_leaves_no_card_behind(self, market):
-        # The seed's first purchase: a new buyer pays by card from the marketplace's link, with
-        # no password to step up with. The card pays this trade; it is not bound to the account,
-        # so a platform cannot leave a card of its own there for a later withdrawal.
+    def test_it_pays_with_a_new_card_but_keeps_no_card_and_cannot_withdraw(self, market):
+        """The seed's story: a buyer the purchase registered lands on the checkout from the
+        marketplace and pays by card, with no password to step up with. The card pays this trade
+        and is not kept on the account (binding one is the person's own act), so a platform
+        cannot leave a card of its own there; no money goes out without the person's step-up."""
         buyer = new_buyer(market)
+        market.fund(buyer["id"], 3_000)
         trade_id = buyer["trade"]["id"]
-        b = sso_browser(market, buyer)
+        b = sso_browser(market, buyer, next=f"/checkout/{trade_id}")
         posted = b.post(f"/checkout/{trade_id}/pay", data={
             "csrf_token": csrf(b), "source": "new_card", "number": VISA["number"], "expiry": "12/35", "cvc": "123",
             "holder_name": "B SHOP", "form_key": secrets.token_urlsafe(16)})
         assert posted.status_code == 303 and posted.headers["location"] == f"/checkout/{trade_id}/result"
         assert market.client.get(f"/v1/trades/{trade_id}", headers=market.as_platform).json()["status"] == "held"
         assert cards_of(market, buyer["id"]) == []
+        refused = b.post("/v1/me/withdrawals", json={"amount": 3_000, "currency": "USD", "card_id": "card_x"},
+                         headers=api_headers(b))
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "step_up_required"
+        form = b.post("/account/withdraw", data={"csrf_token": csrf(b), "amount": "30", "currency": "USD",
+                                                 "card_id": "card_x"})
+        assert form.status_code == 303 and form.headers["location"] == step_up_location("/account/withdraw")
+        assert market.wallet(buyer["id"]).available == 3_000
 
     def test_a_person_without_a_password_proves_the_mailbox_instead(self, market):
         buyer = new_buyer(market)
@@ -449,3 +470,28 @@ class TestTheNewPagesSpeakEachLanguage:
         assert step_up in b.get(step_up_location("/account/withdraw")).text
         stranger = new_buyer(market)
         assert switch in open_link(b, link_token(mint_link(market, stranger))).text
+
+
+@pytest.mark.postgres_only
+class TestStepUpRaces:
+    def test_ten_step_ups_of_one_session_at_once_make_one_full_session(self, market):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        buyer = new_buyer(market)
+        claim(market, buyer)
+        allow_sso(market, buyer)
+        b = sso_browser(market, buyer)
+        cookie, token = b.cookies[COOKIE], csrf(b)
+        barrier = threading.Barrier(10)
+
+        def step_up_once(_):
+            page_client = browser(market)
+            page_client.cookies.set(COOKIE, cookie)
+            barrier.wait()
+            return page_client.post(STEP_UP, data={"csrf_token": token, "password": PASSWORD,
+                                                   "next": "/account"}).status_code
+
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(step_up_once, range(10)))
+        assert sessions_of(market, buyer["id"]) == [""], answers  # one full session, whoever won

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.routing import Router
-from amanah.api.user_auth import current_full_user, current_user
+from amanah.api.user_auth import STEP_UP, current_full_user, current_user
 from amanah.closure import service as closure
 from amanah.core import service_mode
 from amanah.core.config import Settings
@@ -37,7 +37,8 @@ class ClosureOut(BaseModel):
 
 
 @router.post("/v1/me/close", response_model=ClosureOut,
-             responses={409: {"description": "Money is still held or a trade is open (the message says which)"}},
+             responses={409: {"description": "Money is still held or a trade is open (the message says which)"},
+                        **STEP_UP},
              summary="Close my account (balance zero, no open trade); works in every service mode")
 def close_account(body: ClosureRequest, user=Depends(current_full_user), engine: Engine = Depends(get_engine),
                   settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:

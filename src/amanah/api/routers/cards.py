@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
 from amanah.api.routing import Router
-from amanah.api.user_auth import current_full_user, current_user
+from amanah.api.user_auth import STEP_UP, current_full_user, current_user
 from amanah.cards import service as cards
 from amanah.core import service_mode
 from amanah.core.config import Settings
@@ -49,8 +49,8 @@ class CardDeleted(BaseModel):
 
 
 @router.post("", status_code=201, response_model=CardOut, summary="Bind a card to my account",
-             responses=links("card_id", {"GetCard": ("GET", "/v1/me/cards/{card_id}"),
-                                         "DeleteCard": ("DELETE", "/v1/me/cards/{card_id}")}))
+             responses={**links("card_id", {"GetCard": ("GET", "/v1/me/cards/{card_id}"),
+                                            "DeleteCard": ("DELETE", "/v1/me/cards/{card_id}")}), **STEP_UP})
 def bind_card(body: CardBind, user=Depends(current_full_user), engine: Engine = Depends(get_engine),
               settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     refuse = lambda connection: service_mode.refuse_new_business(connection, "Binding new cards")  # noqa: E731
@@ -77,7 +77,8 @@ def get_card(card_id: str, user=Depends(current_user), engine: Engine = Depends(
         return cards.get_card(connection, user.id, card_id).to_dict()
 
 
-@router.delete("/{card_id}", response_model=CardDeleted, summary="Unbind a card (allowed in every service mode)")
+@router.delete("/{card_id}", response_model=CardDeleted, summary="Unbind a card (allowed in every service mode)",
+               responses=STEP_UP)
 def delete_card(card_id: str, user=Depends(current_full_user), engine: Engine = Depends(get_engine),
                 now: datetime = Depends(get_now)) -> dict:
     run_in_transaction(engine, lambda c: cards.delete_card(c, user.id, card_id, now=now))

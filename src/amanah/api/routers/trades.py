@@ -17,6 +17,7 @@ from amanah.api.deps import get_engine, get_now, get_settings, run_money_movemen
 from amanah.api.links import TRADE_ACTIONS, links
 from amanah.api.routing import Router
 from amanah.api.user_auth import (
+    STEP_UP,
     LookUpInStatement,
     UserAuth,
     UserCredentials,
@@ -479,14 +480,14 @@ def _decide(seller_id: str, auth: UserAuth, engine: Engine, now: datetime, *, ac
     return run_in_transaction(engine, work).to_dict()
 
 
-@router.post("/me/seller-links/{seller_id}/accept", response_model=SellerLinkOut, tags=["sellers"],
+@router.post("/me/seller-links/{seller_id}/accept", response_model=SellerLinkOut, tags=["sellers"], responses=STEP_UP,
              summary="Agree to be the marketplace's seller: trades may name you (webhook seller.activated)")
 def accept_seller_link(seller_id: str, auth: UserAuth = Depends(current_auth), engine: Engine = Depends(get_engine),
                        now: datetime = Depends(get_now)) -> dict:
     return _decide(seller_id, auth, engine, now, accept=True)
 
 
-@router.post("/me/seller-links/{seller_id}/decline", response_model=SellerLinkOut, tags=["sellers"],
+@router.post("/me/seller-links/{seller_id}/decline", response_model=SellerLinkOut, tags=["sellers"], responses=STEP_UP,
              summary="Refuse (or end) a marketplace's seller link: no new trade may name you")
 def decline_seller_link(seller_id: str, auth: UserAuth = Depends(current_auth), engine: Engine = Depends(get_engine),
                         now: datetime = Depends(get_now)) -> dict:
@@ -504,9 +505,16 @@ class LoginLink(BaseModel):
 
 
 @router.post("/sso/login-links", response_model=LoginLink, tags=["sso"],
+             responses={403: {"description": "`sso_not_allowed`: the buyer was neither registered by this platform "
+                                             "nor has paid one of its trades, or has set a password and not let this "
+                                             "platform sign them in (My account → Marketplaces)"},
+                        404: {"description": "No buyer with that id and e-mail at this platform"}},
              summary="A single-use, short-lived link logging the platform's buyer into the cabinet (My Alipay)")
 def login_link(body: LoginLinkCreate, platform=Depends(require_platform), engine: Engine = Depends(get_engine),
                settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
+    """The session the link opens is limited: it reads the buyer's account and pays, confirms
+    and disputes this platform's trades; binding a card, withdrawing, top-ups, credentials and
+    consents need the person's password (and two-factor code) first, 403 `step_up_required`."""
     from amanah.users import service as users
 
     def work(connection):

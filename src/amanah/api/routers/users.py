@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from amanah.api.deps import get_engine, get_settings
 from amanah.api.errors import app_error_response
 from amanah.api.routing import Router
-from amanah.api.user_auth import (UserAuth, client_address, current_auth, current_full_auth, current_full_user,
-                                   current_user, session_cookie_name)
+from amanah.api.user_auth import (STEP_UP, UserAuth, client_address, current_auth, current_full_auth,
+                                   current_full_user, current_user, session_cookie_name)
 from amanah.core import limits
 from amanah.core.clock import clock
 from amanah.core.config import Settings
@@ -161,7 +161,7 @@ def resend_verification(user: users.User = Depends(current_user), engine: Engine
     return schemas.Accepted(message="Unless your address is already confirmed, a new link is on its way.")
 
 
-@router.post("/v1/me/two-factor", response_model=schemas.TwoFactorSetupOut,
+@router.post("/v1/me/two-factor", response_model=schemas.TwoFactorSetupOut, responses=STEP_UP,
              summary="Start turning on two-factor sign-in: a secret and its QR code")
 def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(current_full_user),
                      engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
@@ -172,7 +172,7 @@ def begin_two_factor(body: schemas.PasswordBody, user: users.User = Depends(curr
                                      qr_png_base64=base64.b64encode(setup.qr_png).decode("ascii"))
 
 
-@router.post("/v1/me/two-factor/confirm", response_model=schemas.RecoveryCodesOut,
+@router.post("/v1/me/two-factor/confirm", response_model=schemas.RecoveryCodesOut, responses=STEP_UP,
              summary="Turn two-factor sign-in on with a code from the app; returns recovery codes")
 def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(current_full_user),
                        engine: Engine = Depends(get_engine)) -> schemas.RecoveryCodesOut:
@@ -181,7 +181,7 @@ def confirm_two_factor(body: schemas.CodeBody, user: users.User = Depends(curren
     return schemas.RecoveryCodesOut(recovery_codes=codes)
 
 
-@router.post("/v1/me/two-factor/disable", response_model=schemas.UserOut,
+@router.post("/v1/me/two-factor/disable", response_model=schemas.UserOut, responses=STEP_UP,
              summary="Turn two-factor sign-in off (password and a code or recovery code)")
 def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depends(current_full_user),
                        engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):
@@ -192,7 +192,7 @@ def disable_two_factor(body: schemas.TwoFactorDisable, user: users.User = Depend
     return _user_out(outcome.unwrap())
 
 
-@router.post("/v1/me/password", response_model=schemas.UserOut, responses=_LOGIN_RESPONSES,
+@router.post("/v1/me/password", response_model=schemas.UserOut, responses={**_LOGIN_RESPONSES, **STEP_UP},
              summary="Change my password (the current one is required); signs out every other session and token")
 def change_password(body: schemas.PasswordChange, auth: UserAuth = Depends(current_full_auth),
                     engine: Engine = Depends(get_engine), settings: Settings = Depends(get_settings)):

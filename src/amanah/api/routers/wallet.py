@@ -14,7 +14,7 @@ from amanah.api.amounts import whole_numbers
 from amanah.api.deps import get_engine, get_now, get_settings
 from amanah.api.links import links
 from amanah.api.routing import Router
-from amanah.api.user_auth import current_full_user, current_user
+from amanah.api.user_auth import STEP_UP, current_full_user, current_user
 from amanah.core import ids, limits
 from amanah.core.clock import utc
 from amanah.core.config import Settings
@@ -88,7 +88,7 @@ class TopupOut(BaseModel):
 
 
 @router.post("/topups", status_code=201, response_model=TopupOut, summary="Top up my balance from a card",
-             responses=links("topup_id", {"GetTopup": ("GET", "/v1/me/topups/{topup_id}")}))
+             responses={**links("topup_id", {"GetTopup": ("GET", "/v1/me/topups/{topup_id}")}), **STEP_UP})
 def create_topup(body: TopupCreate, http: Request, user=Depends(current_full_user), engine: Engine = Depends(get_engine),
                  settings: Settings = Depends(get_settings), now: datetime = Depends(get_now)) -> dict:
     request = wallet.TopupRequest(
@@ -127,7 +127,8 @@ class WithdrawalOut(BaseModel):
 
 
 @router.post("/withdrawals", status_code=201, response_model=WithdrawalOut,
-             responses=links("withdrawal_id", {"GetWithdrawal": ("GET", "/v1/me/withdrawals/{withdrawal_id}")}),
+             responses={**links("withdrawal_id", {"GetWithdrawal": ("GET", "/v1/me/withdrawals/{withdrawal_id}")}),
+                        **STEP_UP},
              summary="Withdraw my balance to a card (allowed while winding down)")
 def create_withdrawal(body: WithdrawalCreate, http: Request, user=Depends(current_full_user),
                       engine: Engine = Depends(get_engine),

@@ -147,7 +147,9 @@ def step_up(conn: Connection, settings: Settings, session_id: str, *, password: 
     if checked.error:
         return checked
     assert checked.value.id == owner.user.id, "one account per e-mail address"
-    return Outcome(start_session(conn, owner.user.id, replacing=session_id, user_agent=user_agent, now=now))
+    if not tokens.revoke(conn, session_id, Purpose.SESSION, now):  # one conditional UPDATE: a step-up
+        return failed(AuthenticationFailed("Your session has ended; log in again.", code="session_expired"))
+    return Outcome(start_session(conn, owner.user.id, user_agent=user_agent, now=now))  # replaces it once
 
 
 def end_platform_sessions(conn: Connection, user_id: str, platform_id: str, *, now: datetime) -> int:

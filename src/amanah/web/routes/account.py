@@ -1,5 +1,8 @@
 """My account: balances, edit cards (bind with live validation, delete with a confirmation),
-security (change the password, two-factor, sessions: see and end them, e-mail), language."""
+security (change the password, two-factor, sessions: see and end them, e-mail), language.
+
+Cards and security are the person's own: a session a marketplace's sign-on link opened is sent
+to step-up first (``require_full_user``), for the pages and for every form on them."""
 
 from __future__ import annotations
 
@@ -13,8 +16,7 @@ from amanah.core.db import run_in_transaction
 from amanah.core.errors import AppError, InvalidRequest
 from amanah.users import service as users
 from amanah.web import i18n, messages
-from amanah.web.pages import (CabinetRoute, check_csrf, check_full_csrf, redirect, render, require_full_user,
-                              require_user)
+from amanah.web.pages import CabinetRoute, check_full_csrf, redirect, render, require_full_user, require_user
 from amanah.web.wallet_view import balances
 
 router = Router(route_class=CabinetRoute, include_in_schema=False)
